@@ -78,7 +78,8 @@ type PromSource struct {
 }
 
 // ScheduleSpec is a named schedule as written in the config: the minutes
-// during which an SLO's budget is spent. Compile turns it into a Schedule.
+// during which an SLO's budget is spent. CompileSchedule turns it into a
+// Schedule.
 type ScheduleSpec struct {
 	// Name is what SLOs refer to.
 	Name string `yaml:"name"`
@@ -113,7 +114,10 @@ type Holidays struct {
 
 // Maintenance is an absolute window [Start, End) that spends no budget.
 type Maintenance struct {
-	Start  time.Time `yaml:"start"`
-	End    time.Time `yaml:"end"`
-	Reason string    `yaml:"reason"`
+	// Start is the first instant of the window, e.g. 2026-06-01T02:00:00Z.
+	Start time.Time `yaml:"start"`
+	// End is the first instant after the window; it must be after Start.
+	End time.Time `yaml:"end"`
+	// Reason says why, for people reading the budget.
+	Reason string `yaml:"reason"`
 }

@@ -127,7 +127,11 @@ type LatencySLI struct {
 
 	// BucketMatchers select <Metric>_bucket series with le equal to
 	// Threshold; CountMatchers select <Metric>_count. Both are set by
-	// validation.
+	// validation and start with the __name__ matcher. The le matcher is an
+	// equality (le="0.3") when the bound has one usual spelling, and an
+	// anchored regexp of its spellings otherwise (le=~"1|1\.0": client_golang
+	// writes 1, Prometheus 3 and OpenMetrics write 1.0), so match label
+	// values with Matcher.Matches rather than comparing strings.
 	BucketMatchers []*labels.Matcher `yaml:"-"`
 	CountMatchers  []*labels.Matcher `yaml:"-"`
 }
