@@ -64,10 +64,22 @@ func (c *Catalog) Schedule(s SLO) *Schedule {
 // checks that they fit together: every SLO's schedule and source exist and
 // service names are unique. Its error is Problems listing everything wrong
 // in every file.
-func Load(configPath string) (*Catalog, error) {
+func Load(configPath string) (*Catalog, error) { return load(configPath, nil) }
+
+// LoadWithSpecs is Load with the config's spec paths replaced by specs (as
+// given, not resolved against the config file), for checking specs that are
+// not yet deployed against a running config.
+func LoadWithSpecs(configPath string, specs []string) (*Catalog, error) {
+	return load(configPath, specs)
+}
+
+func load(configPath string, specs []string) (*Catalog, error) {
 	cfg, problems := loadConfig(configPath)
 	if cfg == nil {
 		return nil, problems
+	}
+	if len(specs) > 0 {
+		cfg.Specs = specs
 	}
 	cat := &Catalog{Config: cfg, Schedules: map[string]*Schedule{AlwaysName: AlwaysOn()}}
 	// A schedule that does not compile is reported in the config; SLOs
