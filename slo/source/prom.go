@@ -71,18 +71,19 @@ type PromConfig struct {
 // PromSLOStatus is how far the Prometheus source has read one SLO.
 type PromSLOStatus struct {
 	// Service and SLO name the objective.
-	Service, SLO string
+	Service string `json:"service"`
+	SLO     string `json:"slo"`
 	// HistorySince is, when the backend keeps less history than asked for,
 	// the time of the first sample found; zero means full history.
-	HistorySince time.Time
+	HistorySince time.Time `json:"historySince"`
 	// Backfilling reports that the source is more than one chunk behind.
-	Backfilling bool
+	Backfilling bool `json:"backfilling"`
 	// Progress is the fraction of the backfill done, from 0 to 1.
-	Progress float64
+	Progress float64 `json:"progress"`
 	// Following is the time up to which data is complete.
-	Following time.Time
+	Following time.Time `json:"following"`
 	// LastError says why the last round failed; empty after a success.
-	LastError string
+	LastError string `json:"lastError,omitempty"`
 }
 
 // Prom reads raw counter samples from a Prometheus-compatible query API and

@@ -79,20 +79,25 @@ type ScraperConfig struct {
 // TargetHealth is the outcome of a target's last scrape.
 type TargetHealth struct {
 	// Name and URL identify the target.
-	Name, URL string
+	Name string `json:"name"`
+	URL  string `json:"url"`
 	// Up reports whether the last scrape succeeded.
-	Up bool
+	Up bool `json:"up"`
 	// LastScrape is when the last scrape started; zero before the first.
-	LastScrape time.Time
+	LastScrape time.Time `json:"lastScrape"`
 	// LastDuration is how long the last scrape took.
-	LastDuration time.Duration
+	LastDuration time.Duration `json:"lastDurationNanos"`
 	// LastError says why the last scrape failed; empty when Up.
-	LastError string
+	LastError string `json:"lastError,omitempty"`
 	// Samples is the number of samples the last scrape exposed.
-	Samples int
+	Samples int `json:"samples"`
 	// Series is the number of counter series the target's SLO selectors
 	// match and whose state is kept.
-	Series int
+	Series int `json:"series"`
+	// SLOs are the SLOs (as service/slo) whose selectors matched series of
+	// the target in its last successful scrape: the ones a failure of the
+	// target leaves without data.
+	SLOs []string `json:"slos"`
 }
 
 // Scraper reads Prometheus and OpenMetrics text from targets and turns
@@ -391,12 +396,35 @@ func (s *Scraper) scrapeLocked(ctx context.Context, t *target, start time.Time) 
 		t.lastCheckpoint = start
 	}
 	t.ctr.commit()
+	t.noteFeeds(p, round)
 	t.round = round
 	t.lastTS = ts
 	if round%forgetAfterScrapes == 0 {
 		t.forget(round - forgetAfterScrapes)
 	}
 	return samples, nil
+}
+
+// noteFeeds records in the target's health which SLOs the series seen in
+// round feed.
+func (t *target) noteFeeds(p *plan, round uint64) {
+	feeds := make([]bool, len(p.slos))
+	for _, e := range t.cache {
+		if e.seen == round {
+			for _, m := range e.matches {
+				feeds[m.slo] = true
+			}
+		}
+	}
+	var keys []string
+	for i, ok := range feeds {
+		if ok {
+			keys = append(keys, p.slos[i].service+"/"+p.slos[i].name)
+		}
+	}
+	t.hmu.Lock()
+	t.health.SLOs = keys
+	t.hmu.Unlock()
 }
 
 // forget drops series absent from every successful scrape since round min.

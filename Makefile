@@ -1,0 +1,29 @@
+# slogate: `make run` starts the service with the example SLOs and a demo
+# workload; `make test` runs every test.
+GO      ?= go
+BIN     := bin/slogate
+CONFIG  ?= testdata/slogate.yaml
+PKGS    := ./...
+
+.PHONY: run test bench build lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/slogate
+
+run: build
+	@mkdir -p .run
+	./$(BIN) serve --config $(CONFIG) --demo
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin .run

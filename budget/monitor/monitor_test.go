@@ -1,0 +1,193 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/slogate/slogate/budget"
+	"github.com/slogate/slogate/budget/store"
+	"github.com/slogate/slogate/slo"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func testCatalog() *slo.Catalog {
+	svc := &slo.Service{
+		Name: "shop", Owner: slo.Owner{Team: "payments"},
+		SLOs: []slo.SLO{
+			{Name: "availability", Objective: 99, Window: "7d", Win: slo.Window{Rolling: 7 * 24 * time.Hour},
+				Budgeting: slo.Occurrences, SLI: slo.SLI{Push: &slo.PushSLI{}}},
+			{Name: "quiet", Objective: 99.9, Window: "28d", Win: slo.Window{Rolling: 28 * 24 * time.Hour},
+				Budgeting: slo.Occurrences, SLI: slo.SLI{Push: &slo.PushSLI{}}},
+		},
+	}
+	return &slo.Catalog{
+		Config:    &slo.Config{RetentionMargin: model.Duration(24 * time.Hour)},
+		Services:  []*slo.Service{svc},
+		Schedules: map[string]*slo.Schedule{slo.AlwaysName: slo.AlwaysOn()},
+	}
+}
+
+func openMonitor(t *testing.T, path string) (*Monitor, *store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Catalog: testCatalog(), Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Restore(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	return m, st
+}
+
+func adds(n int) []Add {
+	var out []Add
+	for i := range n {
+		out = append(out, Add{
+			SLO:    Key("shop", "availability"),
+			Minute: budget.MinuteOf(t0.Add(-time.Duration(i*7) * time.Minute)),
+			Counts: budget.Counts{Good: float64(95 + i%5), Total: 100},
+		})
+	}
+	return out
+}
+
+func TestMonitor(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("recorded events are evaluated and restored exactly after a reopen", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "s.db")
+		m, st := openMonitor(t, path)
+		if err := m.Record(ctx, adds(500), []store.State{{Key: "scrape/x", Data: []byte("cp")}}); err != nil {
+			t.Fatal(err)
+		}
+		before := m.Evaluate(t0).SLO("shop", "availability")
+		// 500 minutes of 100 events with 95..99 good: 1500 bad of 50000.
+		if before.Budget.Total != 50000 || before.Budget.Good != 48500 {
+			t.Fatalf("got good %v total %v, want 48500 50000", before.Budget.Good, before.Budget.Total)
+		}
+		if want := 1 - 1500/((1-0.99)*50000); math.Abs(*before.Budget.RemainingRatio-want) > 1e-9 {
+			t.Fatalf("got remaining %v, want %v", *before.Budget.RemainingRatio, want)
+		}
+		if before.State != StateExhausted {
+			t.Fatalf("got state %q, want %q", before.State, StateExhausted)
+		}
+		st.Close()
+
+		m2, st2 := openMonitor(t, path)
+		defer st2.Close()
+		after := m2.Evaluate(t0).SLO("shop", "availability")
+		if !reflect.DeepEqual(after.Budget, before.Budget) {
+			t.Fatalf("after reopen got %+v, want %+v", after.Budget, before.Budget)
+		}
+		if cp, ok, err := m2.State(ctx, "scrape/x"); err != nil || !ok || string(cp) != "cp" {
+			t.Fatalf("got checkpoint %q %v %v, want cp", cp, ok, err)
+		}
+		if got := m2.Evaluate(t0).SLO("shop", "quiet"); got.State != StateNoData || got.Budget.SLI != nil {
+			t.Fatalf("an SLO without events got state %q SLI %v, want no_data and no SLI", got.State, got.Budget.SLI)
+		}
+	})
+
+	t.Run("a failed save applies nothing", func(t *testing.T) {
+		m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+		if err := m.Record(ctx, adds(10), nil); err != nil {
+			t.Fatal(err)
+		}
+		want := m.Evaluate(t0).SLO("shop", "availability").Budget
+		st.Close()
+		if err := m.Record(ctx, adds(10), nil); err == nil {
+			t.Fatal("Record on a closed store returned no error")
+		}
+		if got := m.Evaluate(t0).SLO("shop", "availability").Budget; !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a failed save got %+v, want %+v", got, want)
+		}
+	})
+
+	t.Run("an unknown SLO is refused whole", func(t *testing.T) {
+		m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+		defer st.Close()
+		batch := append(adds(3), Add{SLO: "shop/nope", Minute: budget.MinuteOf(t0), Counts: budget.Counts{Total: 1}})
+		if err := m.Record(ctx, batch, nil); !errors.Is(err, ErrUnknownSLO) {
+			t.Fatalf("got %v, want ErrUnknownSLO", err)
+		}
+		if got := m.Evaluate(t0).SLO("shop", "availability"); !got.Budget.NoData {
+			t.Fatalf("got %+v, want no data", got.Budget)
+		}
+	})
+
+	t.Run("series are evaluated at each step", func(t *testing.T) {
+		m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+		defer st.Close()
+		if err := m.Record(ctx, adds(100), nil); err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.Series("shop", "availability", t0.Add(-time.Hour), t0, 10*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Timestamps) != 6 || len(s.SLI) != 6 || len(s.BurnRates["5m"]) != 6 {
+			t.Fatalf("got %d points, want 6", len(s.Timestamps))
+		}
+		var total float64
+		for _, v := range s.Total {
+			total += v
+		}
+		// Minutes t0-7m*i within (t0-1h, t0]: i = 1..8 (i=0 is t0 itself, in the step after).
+		if total != 800 {
+			t.Fatalf("got %v events in the last hour's steps, want 800", total)
+		}
+		for _, c := range []struct {
+			name     string
+			from, to time.Time
+			step     time.Duration
+		}{
+			{"to before from", t0, t0.Add(-time.Hour), time.Minute},
+			{"too many points", t0.Add(-28 * 24 * time.Hour), t0, time.Minute},
+			{"zero step", t0.Add(-time.Hour), t0, 0},
+		} {
+			if _, err := m.Series("shop", "availability", c.from, c.to, c.step); !errors.Is(err, ErrBadRange) {
+				t.Errorf("%s: got %v, want ErrBadRange", c.name, err)
+			}
+		}
+		if _, err := m.Series("shop", "nope", t0.Add(-time.Hour), t0, time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown SLO: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("metrics have every SLO and never NaN", func(t *testing.T) {
+		m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+		defer st.Close()
+		if err := m.Record(ctx, adds(10), nil); err != nil {
+			t.Fatal(err)
+		}
+		m.Evaluate(t0)
+		var b bytes.Buffer
+		m.WriteMetrics(&b)
+		out := b.String()
+		for _, want := range []string{
+			`slogate_slo_objective_ratio{service="shop",slo="quiet",team="payments"} 0.999`,
+			`slogate_slo_burn_rate{service="shop",slo="availability",team="payments",window="5m"}`,
+			`slogate_slo_events{service="shop",slo="availability",team="payments",kind="total"} 1000`,
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if strings.Contains(out, "NaN") || strings.Contains(out, `slo="quiet",team="payments",window=`) {
+			t.Errorf("metrics have NaN or windows of an SLO without data:\n%s", out)
+		}
+	})
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/slogate/slogate/budget/monitor"
+	"github.com/slogate/slogate/ui/api"
+)
+
+// newHTTPServer wires every HTTP route: the JSON API, the push intake,
+// health and readiness, and /metrics.
+func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, push http.Handler, srcs *sourceSet) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = api.ErrorHandler(func(err error, c echo.Context) {
+		log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	})
+	e.Use(middleware.Recover())
+	e.Use(instrument(set, log))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if !mon.Ready() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "restoring history"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	e.GET("/metrics", func(c echo.Context) error {
+		w := c.Response()
+		w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		metrics.WriteProcessMetrics(w)
+		set.WritePrometheus(w)
+		mon.WriteMetrics(w)
+		return nil
+	})
+
+	v1 := e.Group("/api/v1")
+	(&api.Handler{Monitor: mon, Sources: srcs.health}).Register(v1)
+	v1.POST("/events", echo.WrapHandler(push))
+	return e
+}
+
+// instrument counts requests by route, method and status code, and records
+// their durations, in set; it logs each request at debug level.
+func instrument(set *metrics.Set, log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "other"
+			}
+			code := strconv.Itoa(c.Response().Status)
+			method := c.Request().Method
+			set.GetOrCreateCounter(fmt.Sprintf(`slogate_http_requests_total{handler=%q,method=%q,code=%q}`, route, method, code)).Inc()
+			set.GetOrCreateHistogram(fmt.Sprintf(`slogate_http_request_duration_seconds{handler=%q}`, route)).UpdateDuration(start)
+			log.Debug("http request", "method", method, "path", c.Request().URL.Path, "status", code,
+				"duration", time.Since(start))
+			return nil
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	t.Chdir("../..") // the goldens name files relative to the repository root
+
+	t.Run("every broken spec's problems are listed with file, line and field", func(t *testing.T) {
+		paths, err := filepath.Glob("testdata/invalid/*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		if validate(&out, &errOut, "", paths) {
+			t.Fatalf("validate passed testdata/invalid/*; output:\n%s", out.String())
+		}
+		goldens, _ := filepath.Glob("testdata/invalid/*.golden")
+		if len(goldens) < 10 {
+			t.Fatalf("got %d golden files, want at least 10", len(goldens))
+		}
+		for _, g := range goldens {
+			want, err := os.ReadFile(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+				if !strings.Contains(out.String(), line+"\n") {
+					t.Errorf("output lacks %q (from %s)", line, g)
+				}
+			}
+		}
+		if !strings.Contains(errOut.String(), "skipped testdata/invalid/bad-objective.golden") {
+			t.Errorf("non-YAML files were not reported as skipped: %s", errOut.String())
+		}
+	})
+
+	t.Run("the example setup is valid", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if !validate(&out, &errOut, "testdata/slogate.yaml", nil) {
+			t.Fatalf("testdata/slogate.yaml is invalid:\n%s", out.String())
+		}
+		if !strings.HasPrefix(errOut.String(), "ok: 5 service(s)") {
+			t.Fatalf("got %q, want ok for 5 services", errOut.String())
+		}
+	})
+
+	t.Run("specs are checked against a config's schedules", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		ok := validate(&out, &errOut, "testdata/slogate.yaml", []string{"testdata/invalid/unknown-schedule/specs"})
+		if ok || !strings.Contains(out.String(), `slos[0].schedule: unknown schedule "berlin-office-hours"`) {
+			t.Fatalf("got ok=%v output:\n%s", ok, out.String())
+		}
+	})
+}
