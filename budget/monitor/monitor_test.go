@@ -191,3 +191,33 @@ func TestMonitor(t *testing.T) {
 		}
 	})
 }
+
+func TestTrimDropsWhatIsPastRetention(t *testing.T) {
+	ctx := context.Background()
+	m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	key := Key("shop", "availability")
+	old := budget.MinuteOf(t0.Add(-40 * 24 * time.Hour))
+	recent := budget.MinuteOf(t0.Add(-time.Hour))
+	err := m.Record(ctx, []Add{
+		{SLO: key, Minute: old, Counts: budget.Counts{Good: 1, Total: 1}},
+		{SLO: key, Minute: recent, Counts: budget.Counts{Good: 1, Total: 2}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Trim(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	h := m.entries[key].tracker.History()
+	if first, _ := h.First(); first != recent {
+		t.Fatalf("after trim the first minute is %v, want %v", first.Time(), recent.Time())
+	}
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Blocks != 1 {
+		t.Fatalf("after trim the store holds %d blocks, want 1", stats.Blocks)
+	}
+}

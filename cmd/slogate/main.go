@@ -15,6 +15,9 @@ var version = "dev"
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
+		if _, reported := err.(exitError); !reported {
+			fmt.Fprintln(os.Stderr, "slogate:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
@@ -37,7 +40,7 @@ func newRootCmd() *cobra.Command {
 		Short:         "SLO error budgets, release gating and burn-rate alerts",
 		Version:       version,
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd())
 	return root

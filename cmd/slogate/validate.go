@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/slogate/slogate/slo"
 )
 
 // configName is the file that makes a directory a server setup (a config
-// with its specs) rather than a directory of specs.
+// with its specs) rather than a directory of specs, when it is a config.
 const configName = "slogate.yaml"
 
 func newValidateCmd() *cobra.Command {
@@ -70,7 +71,7 @@ func validate(out, errOut io.Writer, config string, paths []string) bool {
 			switch {
 			case err != nil:
 				other = append(other, fmt.Errorf("validate: %w", err))
-			case fi.IsDir() && exists(filepath.Join(p, configName)):
+			case fi.IsDir() && isConfig(filepath.Join(p, configName)):
 				cat, err := slo.Load(filepath.Join(p, configName))
 				collect(count(cat), err)
 			case fi.IsDir(), isYAML(p):
@@ -105,9 +106,20 @@ func count(c *slo.Catalog) int {
 	return len(c.Services)
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// isConfig reports whether p is a server config rather than a service
+// spec (a service named slogate may well live in slogate.yaml): a config
+// has no slos.
+func isConfig(p string) bool {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	var top map[string]any
+	if yaml.Unmarshal(data, &top) != nil {
+		return true // let the config loader report what is wrong
+	}
+	_, spec := top["slos"]
+	return !spec
 }
 
 func isYAML(p string) bool {

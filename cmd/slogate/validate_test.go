@@ -50,6 +50,13 @@ func TestValidate(t *testing.T) {
 		}
 	})
 
+	t.Run("a directory of specs with a service named slogate is read as specs", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if !validate(&out, &errOut, "", []string{"testdata/specs"}) {
+			t.Fatalf("testdata/specs is invalid:\n%s", out.String())
+		}
+	})
+
 	t.Run("specs are checked against a config's schedules", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		ok := validate(&out, &errOut, "testdata/slogate.yaml", []string{"testdata/invalid/unknown-schedule/specs"})
