@@ -157,7 +157,18 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.demo {
-		d, err := demo.Start(runCtx, demo.Config{Listen: o.demoAddr, Logger: log.With("component", "demo")})
+		var pushSLOs []demo.PushSLO
+		for _, svc := range cat.Services {
+			for _, s := range svc.SLOs {
+				if s.SLI.Push != nil {
+					pushSLOs = append(pushSLOs, demo.PushSLO{Service: svc.Name, SLO: s.Name})
+				}
+			}
+		}
+		d, err := demo.Start(runCtx, demo.Config{
+			Listen: o.demoAddr, Logger: log.With("component", "demo"),
+			PushURL: "http://" + ln.Addr().String() + "/api/v1/events", PushSLOs: pushSLOs,
+		})
 		if err != nil {
 			return fmt.Errorf("start demo: %w", err)
 		}

@@ -5,7 +5,9 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +32,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Seed makes the traffic and failures reproducible; 0 picks one.
 	Seed uint64
+	// PushURL is slogate's push intake (http://.../api/v1/events); with
+	// PushSLOs, the demo also plays a batch job that posts its counts there.
+	PushURL string
+	// PushSLOs are the SLOs with a push SLI the batch job reports on.
+	PushSLOs []PushSLO
+	// PushInterval is how often the batch job runs; default 30s.
+	PushInterval time.Duration
 }
+
+// PushSLO names an SLO fed by the push intake.
+type PushSLO struct{ Service, SLO string }
 
 // endpoint is one demo handler with its normal behaviour.
 type endpoint struct {
@@ -116,7 +128,51 @@ func Start(ctx context.Context, cfg Config) (*Demo, error) {
 		_ = srv.Shutdown(sctx)
 	}()
 	go d.generate(ctx, cfg.RequestsPerSecond, cfg.Logger)
+	if cfg.PushURL != "" && len(cfg.PushSLOs) > 0 {
+		if cfg.PushInterval <= 0 {
+			cfg.PushInterval = 30 * time.Second
+		}
+		go d.batch(ctx, cfg)
+	}
 	return d, nil
+}
+
+// batch plays a batch job: every interval it "delivers" 20 files per push
+// SLO, each failing now and then, and posts the counts to slogate.
+func (d *Demo) batch(ctx context.Context, cfg Config) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	tick := time.NewTicker(cfg.PushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var events []map[string]any
+		d.mu.Lock()
+		for _, p := range cfg.PushSLOs {
+			const files = 20
+			good := 0
+			for range files {
+				if d.rnd.Float64() >= 0.004 {
+					good++
+				}
+			}
+			events = append(events, map[string]any{"service": p.Service, "slo": p.SLO, "good": good, "total": files})
+		}
+		d.mu.Unlock()
+		body, _ := json.Marshal(events)
+		resp, err := client.Post(cfg.PushURL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			cfg.Logger.Warn("demo batch job could not push", "err", err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			cfg.Logger.Warn("demo batch job push refused", "status", resp.StatusCode)
+		}
+	}
 }
 
 var buckets = []float64{.05, .1, .2, .3, .5, 1, 2, 5}
