@@ -382,3 +382,19 @@ func TestBudgetsSurviveKill9(t *testing.T) {
 			before.Budget.Good, before.Budget.Total, *before.Budget.RemainingRatio)
 	}
 }
+
+func TestServeRefusesAnInvalidSpec(t *testing.T) {
+	config := writeSetup(t, "")
+	spec := filepath.Join(filepath.Dir(config), "specs", "export.yaml")
+	if err := os.WriteFile(spec, []byte("name: export\nowner: {team: data}\nslos:\n  - name: success\n    objective: 150\n    window: 7d\n    sli: {push: {}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started := false
+	err := serve(context.Background(), serveOptions{config: config, logLevel: "error", logFormat: "text"}, func(string) { started = true })
+	if err == nil || !strings.Contains(err.Error(), "invalid configuration: 1 problem") || started {
+		t.Fatalf("got %v (started %v), want a refusal naming 1 problem before listening", err, started)
+	}
+	if _, statErr := os.Stat(filepath.Join(filepath.Dir(config), "data")); !os.IsNotExist(statErr) {
+		t.Fatalf("an invalid config created the storage directory (%v)", statErr)
+	}
+}
