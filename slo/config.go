@@ -24,6 +24,13 @@ type Config struct {
 	Sources Sources `yaml:"sources"`
 	// Schedules are named schedules SLOs can refer to.
 	Schedules []ScheduleSpec `yaml:"schedules"`
+	// Gate holds the release gate's default policy; services override it.
+	Gate GatePolicy `yaml:"gate"`
+	// Auth configures API tokens.
+	Auth Auth `yaml:"auth"`
+	// ExternalURL is where people reach slogate, used for links in gate
+	// answers and alerts; default http://<listen>.
+	ExternalURL string `yaml:"externalURL"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`

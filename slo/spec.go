@@ -28,6 +28,8 @@ type Service struct {
 	Runbook string `yaml:"runbook"`
 	// SLOs are the service's objectives, at least one.
 	SLOs []SLO `yaml:"slos"`
+	// Gate overrides the server config's gate policy for this service.
+	Gate *GatePolicy `yaml:"gate"`
 
 	// File is the path the spec was loaded from; empty for specs built in
 	// code.
