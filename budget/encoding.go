@@ -12,10 +12,10 @@ import (
 // A block holds the 60 minutes of one UTC hour. Its encoding is the same in
 // memory and on disk:
 //
-//	header    1 byte: bits 0-1 the mode (1 integer, 2 float); bit 2 set when
-//	          every minute has events, so the bitmap is omitted; bit 3 set
-//	          (integer mode only) when no minute has bad events, so no bad
-//	          counts are written; bits 4-7 zero.
+//	header    1 byte: bits 0-1 the mode (1 integer, 2 float, 3 integer with
+//	          runs); bit 2 set when every minute has events, so the bitmap
+//	          is omitted; bit 3 set (integer mode only) when no minute has
+//	          bad events, so no bad counts are written; bits 4-7 zero.
 //	bitmap    8 bytes, little endian: bit i set when minute i has events
 //	          (Good or Total not zero); bits 60-63 zero.
 //	integer mode, when at least one minute has events:
@@ -25,6 +25,18 @@ import (
 //	          minute with events in order Rice(k1) of zigzag(Total - base)
 //	          and, unless bit 3 is set, Rice(k2) of Bad = Total - Good;
 //	          zero-padded to a whole byte.
+//	integer with runs mode, the same but for how Bad is written, for
+//	          blocks with at least one minute with events and bad events:
+//	          base, a uvarint;
+//	          k1, k2 and kr, 2 bytes little endian: k1 in bits 0-5, k2 in
+//	          bits 6-11, kr in bits 12-14, bit 15 zero;
+//	          a bit stream with for each minute with events Rice(k1) of
+//	          zigzag(Total - base), and after it, when the minute starts a
+//	          run, Rice(kr) of the number of minutes with events from it on
+//	          whose Bad is zero, and when the minute has bad events, Rice(k2)
+//	          of Bad - 1. A run starts at the first minute with events and at
+//	          each minute after one with bad events; a run is as long as it
+//	          can be, so the minute after it has bad events.
 //	float mode: Good then Total of each minute with events, as little
 //	          endian IEEE 754 float64.
 //
@@ -38,7 +50,12 @@ import (
 // Integer mode is used when every count is a whole number with
 // 0 <= Good <= Total < 2^53, which is what counter increases give. Traffic
 // of a few hundred events a minute then takes about one byte a minute;
-// anything else falls back to the float mode's 16 bytes a minute.
+// anything else falls back to the float mode's 16 bytes a minute. Bad
+// events are usually rare, a minute or two an hour, so the encoder writes
+// them as runs (which cost a few bits per minute with bad events instead
+// of a bit per minute) unless that is longer. The runs mode was added
+// after the first blocks were saved; the plain integer mode is still
+// written for blocks without bad events and read for all.
 
 const (
 	blockMinutes = 60
@@ -46,6 +63,7 @@ const (
 
 	modeInt   = 1
 	modeFloat = 2
+	modeRuns  = 3
 	modeBits  = 3
 	flagFull  = 1 << 2
 	flagNoBad = 1 << 3
@@ -77,6 +95,13 @@ func (c *minutes) presence() uint64 {
 	return p
 }
 
+// isInteger reports whether header is that of an integer or runs mode
+// block.
+func isInteger(header byte) bool {
+	m := header & modeBits
+	return m == modeInt || m == modeRuns
+}
+
 // isCount reports whether v fits the integer mode.
 func isCount(v float64) bool {
 	return v >= 0 && v < maxInteger && v == math.Trunc(v)
@@ -106,6 +131,7 @@ func appendBlock(dst []byte, c *minutes) []byte {
 	if present == allMinutes {
 		header |= flagFull
 	}
+	start := len(dst)
 	dst = append(dst, header)
 	if present != allMinutes {
 		dst = binary.LittleEndian.AppendUint64(dst, present)
@@ -137,21 +163,99 @@ func appendBlock(dst []byte, c *minutes) []byte {
 	for i := range n {
 		deltas[i] = zigzag(int64(totals[i]) - int64(base))
 	}
-	k1 := riceParam(deltas[:n])
-	dst = append(dst, byte(k1))
-	var k2 uint
-	if !noBad {
-		k2 = riceParam(bads[:n])
-		dst = append(dst, byte(k2))
+	k1, _ := riceParam(deltas[:n])
+	var w bitWriter
+	if noBad {
+		dst = append(dst, byte(k1))
+		for i := range n {
+			w.rice(deltas[i], k1)
+		}
+		return w.appendTo(dst)
 	}
-	w := bitWriter{buf: dst}
-	for i := range n {
-		w.rice(deltas[i], k1)
-		if !noBad {
+	k2, perMinute := riceParam(bads[:n])
+	var runs, vals [blockMinutes]uint64
+	nr, nv := badTokens(bads[:n], &runs, &vals)
+	kr, runCost := riceParam(runs[:nr])
+	kv, valCost := riceParam(vals[:nv])
+	if perMinute <= runCost+valCost {
+		dst = append(dst, byte(k1), byte(k2))
+		for i := range n {
+			w.rice(deltas[i], k1)
 			w.rice(bads[i], k2)
 		}
+		return w.appendTo(dst)
 	}
-	return w.flush()
+	dst[start] = dst[start]&^modeBits | modeRuns
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(k1|kv<<6|kr<<12))
+	var bs badState
+	ri, vi := 0, 0
+	for i := range n {
+		w.rice(deltas[i], k1)
+		if bs.needRun() {
+			w.rice(runs[ri], kr)
+			bs.run(runs[ri])
+			ri++
+		}
+		if bs.bad() {
+			w.rice(vals[vi], kv)
+			vi++
+		}
+	}
+	return w.appendTo(dst)
+}
+
+// badState follows the runs of minutes without bad events through a runs
+// mode block, minute by minute, the same way when writing and reading.
+type badState struct {
+	// zeros is how many minutes of the current run are left, or 0 when
+	// the next minute starts a run, or -1 when it has bad events.
+	zeros int8
+}
+
+// needRun reports whether the next minute starts a run, whose length is
+// to be passed to run.
+func (s *badState) needRun() bool { return s.zeros == 0 }
+
+func (s *badState) run(n uint64) {
+	s.zeros = int8(n)
+	if n == 0 {
+		s.zeros = -1
+	}
+}
+
+// bad steps to the next minute and reports whether it has bad events.
+func (s *badState) bad() bool {
+	if s.zeros < 0 {
+		s.zeros = 0
+		return true
+	}
+	if s.zeros--; s.zeros == 0 {
+		s.zeros = -1
+	}
+	return false
+}
+
+// badTokens splits bads, the bad counts of the minutes with events, into
+// the lengths of the runs without bad events and the other counts less
+// one, in the order the runs mode writes them.
+func badTokens(bads []uint64, runs, vals *[blockMinutes]uint64) (nr, nv int) {
+	var bs badState
+	for i, b := range bads {
+		if bs.needRun() {
+			n := 0
+			for i+n < len(bads) && bads[i+n] == 0 {
+				n++
+			}
+			runs[nr] = uint64(n)
+			nr++
+			bs.run(uint64(n))
+		}
+		if bs.bad() {
+			vals[nv] = b - 1
+			nv++
+		}
+	}
+	return nr, nv
 }
 
 // decodeBlock decodes data into c and returns the bitmap of minutes with
@@ -174,11 +278,11 @@ func decodePrefix(data []byte, c *minutes, limit int) (uint64, error) {
 		return 0, blockErr("unknown header bits %#x", header)
 	}
 	mode := header & modeBits
-	if mode != modeInt && mode != modeFloat {
+	if mode == 0 {
 		return 0, blockErr("unknown mode %d", mode)
 	}
-	if mode == modeFloat && header&flagNoBad != 0 {
-		return 0, blockErr("no-bad flag in float mode")
+	if mode != modeInt && header&flagNoBad != 0 {
+		return 0, blockErr("no-bad flag in mode %d", mode)
 	}
 	data = data[1:]
 	present := allMinutes
@@ -195,8 +299,11 @@ func decodePrefix(data []byte, c *minutes, limit int) (uint64, error) {
 			return 0, blockErr("full bitmap written out")
 		}
 	}
-	if mode == modeFloat {
+	switch mode {
+	case modeFloat:
 		return present, decodeFloats(data, present, c)
+	case modeRuns:
+		return present, decodeRuns(data, present, c, limit)
 	}
 	return present, decodeIntegers(data, present, header&flagNoBad != 0, c, limit)
 }
@@ -317,6 +424,70 @@ func decodeIntegers(data []byte, present uint64, noBad bool, c *minutes, limit i
 	return nil
 }
 
+func decodeRuns(data []byte, present uint64, c *minutes, limit int) error {
+	if present == 0 {
+		return blockErr("runs mode without minutes")
+	}
+	base, k1, k2, kr, n, err := runsParams(data)
+	if err != nil {
+		return err
+	}
+	r := bitReader{data: data[n:]}
+	var bs badState
+	for x := present & span(0, min(limit, blockMinutes)); x != 0; x &= x - 1 {
+		i := bits.TrailingZeros64(x)
+		v, ok := r.rice(k1)
+		total := int64(base) + unzigzag(v)
+		if !ok || total <= 0 || total >= maxInteger {
+			return blockErr("minute %d: short stream or total out of range", i)
+		}
+		var bad uint64
+		if bs.needRun() {
+			run, ok := r.rice(kr)
+			if !ok || run > blockMinutes {
+				return blockErr("minute %d: short stream or run out of range", i)
+			}
+			bs.run(run)
+		}
+		if bs.bad() {
+			v, ok := r.rice(k2)
+			if !ok || v >= uint64(total) {
+				return blockErr("minute %d: short stream or more bad than total events", i)
+			}
+			bad = v + 1
+		}
+		c[i] = Counts{Good: float64(total - int64(bad)), Total: float64(total)}
+	}
+	if limit < blockMinutes {
+		return nil
+	}
+	if bs.zeros > 0 {
+		return blockErr("run past the last minute")
+	}
+	if !r.done() {
+		return blockErr("trailing data")
+	}
+	return nil
+}
+
+// runsParams reads the base and Rice parameters that start the body of a
+// runs mode block, and returns how many bytes they take.
+func runsParams(data []byte) (base uint64, k1, k2, kr uint, n int, err error) {
+	base, n = binary.Uvarint(data)
+	if n <= 0 || base >= maxInteger {
+		return 0, 0, 0, 0, 0, blockErr("bad base total")
+	}
+	if len(data) < n+2 {
+		return 0, 0, 0, 0, 0, blockErr("short parameters")
+	}
+	p := binary.LittleEndian.Uint16(data[n:])
+	k1, k2, kr = uint(p&63), uint(p>>6&63), uint(p>>12)
+	if k1 > maxRiceK || k2 > maxRiceK || kr > 7 {
+		return 0, 0, 0, 0, 0, blockErr("bad parameters %#x", p)
+	}
+	return base, k1, k2, kr, n + 2, nil
+}
+
 // blockPresence returns the bitmap of minutes with events of a block
 // encoding that decodeBlock accepted.
 func blockPresence(data []byte) uint64 {
@@ -329,8 +500,9 @@ func blockPresence(data []byte) uint64 {
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
-// riceParam returns the Rice parameter that encodes vs in the fewest bits.
-func riceParam(vs []uint64) uint {
+// riceParam returns the Rice parameter that encodes vs in the fewest bits,
+// and how many bits that is.
+func riceParam(vs []uint64) (uint, int) {
 	var most uint64
 	for _, v := range vs {
 		most |= v
@@ -349,20 +521,30 @@ func riceParam(vs []uint64) uint {
 			best, bestCost = k, cost
 		}
 	}
-	return best
+	return best, bestCost
 }
 
-// bitWriter appends bits to buf, least significant first.
+// bitWriter collects bits, least significant first, in a fixed buffer
+// rather than appending to a caller's slice: an append through a pointer
+// would move the callers' stack buffers to the heap, a kilobyte of garbage
+// per block encoded.
 type bitWriter struct {
-	buf []byte
+	buf [maxIntegerBlock]byte
+	len int
 	acc uint64
 	n   uint
 }
 
+// maxIntegerBlock bounds the bit stream of an integer block: 120 values of
+// at most riceEscape+6+55 bits each.
+// The runs mode is only written when it is shorter than that.
+const maxIntegerBlock = 2*blockMinutes*(riceEscape+6+maxRiceK)/8 + 1
+
 // write appends the low n bits of v; n is at most 56.
 func (w *bitWriter) write(v uint64, n uint) {
 	for w.n >= 8 {
-		w.buf = append(w.buf, byte(w.acc))
+		w.buf[w.len] = byte(w.acc)
+		w.len++
 		w.acc >>= 8
 		w.n -= 8
 	}
@@ -382,13 +564,15 @@ func (w *bitWriter) rice(v uint64, k uint) {
 	w.write(v, l)
 }
 
-func (w *bitWriter) flush() []byte {
+// appendTo appends the bits written, zero-padded to a whole byte, to dst.
+func (w *bitWriter) appendTo(dst []byte) []byte {
 	for w.n > 0 {
-		w.buf = append(w.buf, byte(w.acc))
+		w.buf[w.len] = byte(w.acc)
+		w.len++
 		w.acc >>= 8
 		w.n -= min(w.n, 8)
 	}
-	return w.buf
+	return append(dst, w.buf[:w.len]...)
 }
 
 // bitReader reads bits written by bitWriter. Bits of acc above n are zero.
@@ -433,6 +617,21 @@ func (r *bitReader) read(n uint) (uint64, bool) {
 	return v, true
 }
 
+// rice reads one Rice(k) value.
+func (r *bitReader) rice(k uint) (uint64, bool) {
+	if r.n <= 56 {
+		r.refill()
+	}
+	q := uint(bits.TrailingZeros64(^r.acc))
+	if q < riceEscape && q+1+k <= r.n {
+		v := uint64(q)<<k | (r.acc>>(q+1))&(1<<k-1)
+		r.acc >>= q + 1 + k
+		r.n -= q + 1 + k
+		return v, true
+	}
+	return r.riceSlow(k)
+}
+
 // riceSlow reads one Rice(k) value bit group by bit group, for escapes,
 // long values and the end of the stream.
 func (r *bitReader) riceSlow(k uint) (uint64, bool) {
@@ -468,23 +667,31 @@ func (r *bitReader) done() bool {
 // holds positions, not the bytes, so the History may move the block's
 // encoding (which never changes without a new version) between calls.
 type intCursor struct {
-	present uint64
-	base    uint64
-	acc     uint64 // reader state: unread bits, bits above nb zero
-	pos     uint16 // reader state: next byte of the block's encoding
-	nb      uint8
-	k1, k2  uint8
-	noBad   bool
-	next    uint8 // minutes before next are decoded
+	present    uint64
+	base       uint64
+	acc        uint64 // reader state: unread bits, bits above nb zero
+	pos        uint16 // reader state: next byte of the block's encoding
+	nb         uint8
+	k1, k2, kr uint8
+	noBad      bool
+	runs       bool     // a runs mode block
+	bad        badState // in a runs mode block
+	next       uint8    // minutes before next are decoded
 }
 
 // start sets c to the beginning of data, the encoding of an integer-mode
 // block with at least one minute with events that decodeBlock accepted.
 func (c *intCursor) start(data []byte) {
-	*c = intCursor{present: blockPresence(data), noBad: data[0]&flagNoBad != 0}
+	*c = intCursor{present: blockPresence(data), noBad: data[0]&flagNoBad != 0, runs: data[0]&modeBits == modeRuns}
 	p := 1
 	if data[0]&flagFull == 0 {
 		p += 8
+	}
+	if c.runs {
+		base, k1, k2, kr, n, _ := runsParams(data[p:])
+		c.base, c.k1, c.k2, c.kr = base, uint8(k1), uint8(k2), uint8(kr)
+		c.pos = uint16(p + n)
+		return
 	}
 	base, k := binary.Uvarint(data[p:])
 	p += k
@@ -506,11 +713,21 @@ func (c *intCursor) advance(data []byte, limit int, fn func(i int, m Counts)) {
 		if i >= limit {
 			break
 		}
-		v, _ := r.riceSlow(uint(c.k1))
+		v, _ := r.rice(uint(c.k1))
 		total := float64(int64(c.base) + unzigzag(v))
 		good := total
-		if !c.noBad {
-			bad, _ := r.riceSlow(uint(c.k2))
+		switch {
+		case c.runs:
+			if c.bad.needRun() {
+				n, _ := r.rice(uint(c.kr))
+				c.bad.run(n)
+			}
+			if c.bad.bad() {
+				bad, _ := r.rice(uint(c.k2))
+				good = total - float64(bad+1)
+			}
+		case !c.noBad:
+			bad, _ := r.rice(uint(c.k2))
 			good = total - float64(bad)
 		}
 		fn(i, Counts{Good: good, Total: total})

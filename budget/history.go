@@ -11,7 +11,7 @@ import (
 // of one UTC hour, each kept in the compact encoding described with Block,
 // about one byte a minute for ordinary traffic; the most recently added-to
 // block is kept unencoded so that adding to the current minute is cheap.
-// Memory grows with the span between the earliest and the latest block (12
+// Memory grows with the span between the earliest and the latest block (8
 // bytes an hour even for hours without data), so callers should not add
 // minutes far outside their retention.
 //
@@ -21,15 +21,21 @@ type History struct {
 	refs    []blockRef // one per block from base on
 	arena   []byte     // encodings of the blocks, back to back
 	garbage int        // bytes of arena no block refers to any more
-	gen     uint32     // last version handed to a block
+	gen     uint32     // counts changes of any block
 	// lateGen is gen as of the last change to a block other than the open
 	// one, or to which block is open: sums over blocks that exclude the
 	// open block are unchanged while it stays put.
 	lateGen uint32
-	dirty   int   // blocks with refDirty set
-	open    int64 // block number kept unencoded in raw, or noBlock
+	openGen uint32 // gen as of the last change to the open block
+	dirty   int    // blocks with refDirty set
+	open    int64  // block number kept unencoded in raw, or noBlock
 	raw     *minutes
 	rawMask uint64 // minutes of raw with events
+	// changes names the blocks whose content changed other than by adds
+	// to the open block, so trackers drop only their sums. Blocks carry
+	// no version of their own: that would cost 4 bytes an hour in the
+	// History and again in every tracker.
+	changes changeLog
 }
 
 // blockRef locates one block's encoding in the arena. size 0 means the
@@ -38,10 +44,39 @@ type blockRef struct {
 	off   uint32
 	size  uint16
 	flags uint8
-	// ver changes whenever the block's content does, from a counter
-	// shared by the History's blocks, so a (block, ver) pair seen once
-	// never names different content (until 2^32 changes wrap it).
-	ver uint32
+}
+
+// changeLog remembers the last changeLogSize spans of blocks whose
+// content changed (or that became the open block, whose content then
+// changes without being logged).
+type changeLog struct {
+	n     uint64 // spans logged so far
+	spans [changeLogSize]blockSpan
+}
+
+// changeLogSize is how many changes a tracker may miss before it drops all
+// its sums: late data comes a minute or a few at a time.
+const changeLogSize = 8
+
+// blockSpan is the blocks first to last.
+type blockSpan struct{ first, last int64 }
+
+func (l *changeLog) add(first, last int64) {
+	l.spans[l.n%changeLogSize] = blockSpan{first, last}
+	l.n++
+}
+
+// since calls fn with each span logged after the first n, and reports
+// false, calling fn for none, when some of them were forgotten.
+func (l *changeLog) since(n uint64, fn func(first, last int64)) bool {
+	if l.n-n > changeLogSize {
+		return false
+	}
+	for ; n < l.n; n++ {
+		s := l.spans[n%changeLogSize]
+		fn(s.first, s.last)
+	}
+	return true
 }
 
 const (
@@ -85,11 +120,25 @@ func (h *History) ensure(b int64) int {
 		h.base = b
 	case b >= h.base+int64(len(h.refs)):
 		n := int(b - h.base - int64(len(h.refs)) + 1)
-		// Grow by a sixteenth, not double: a block a hour is added.
-		h.refs = slices.Grow(h.refs, n+len(h.refs)/16)
-		h.refs = append(h.refs, make([]blockRef, n)...)
+		h.refs = growSlice(h.refs, n)
+		h.refs = h.refs[:len(h.refs)+n]
+		// Trim leaves old refs past the length.
+		clear(h.refs[len(h.refs)-n:])
 	}
 	return int(b - h.base)
+}
+
+// growSlice returns s with room for n more elements. It grows by a
+// sixteenth rather than append's quarter or more: the slices it grows hold
+// one element an hour, are most of the memory besides the arena, and keep
+// whatever capacity they reach once retention trims them.
+func growSlice[E any](s []E, n int) []E {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	g := make([]E, len(s), len(s)+n+len(s)/16+4)
+	copy(g, s)
+	return g
 }
 
 // changedSince reports whether any of blocks first to last changed since
@@ -98,24 +147,23 @@ func (h *History) changedSince(gen uint32, first, last int64) bool {
 	if h.lateGen != gen && h.lateGen-gen < 1<<31 {
 		return true
 	}
-	return h.open >= first && h.open <= last && h.version(h.open)-gen-1 < 1<<31
+	return h.open >= first && h.open <= last && h.openGen-gen-1 < 1<<31
 }
 
-// version returns the version of block b; 0 for a block that never had
-// data.
-func (h *History) version(b int64) uint32 {
-	if i := h.index(b); i >= 0 {
-		return h.refs[i].ver
-	}
-	return 0
+// holds reports whether block b may have minutes with events.
+func (h *History) holds(b int64) bool {
+	i := h.index(b)
+	return i >= 0 && (b == h.open || h.refs[i].size != 0)
 }
 
 // touch records that the block at position i changed.
 func (h *History) touch(i int) {
 	h.gen++
-	h.refs[i].ver = h.gen
-	if h.base+int64(i) != h.open {
+	if b := h.base + int64(i); b == h.open {
+		h.openGen = h.gen
+	} else {
 		h.lateGen = h.gen
+		h.changes.add(b, b)
 	}
 	if h.refs[i].flags&refDirty == 0 {
 		h.refs[i].flags |= refDirty
@@ -179,6 +227,7 @@ func (h *History) openBlock(b int64) int {
 	h.refs[i].flags |= refOpen
 	h.open = b
 	h.lateGen = h.gen
+	h.changes.add(b, b)
 	return i
 }
 
@@ -266,7 +315,7 @@ func (h *History) storeEncoded(i int, enc []byte, present uint64) {
 	}
 	h.refs[i].off = uint32(len(h.arena))
 	h.refs[i].size = uint16(len(enc))
-	if enc[0]&modeBits == modeInt {
+	if isInteger(enc[0]) {
 		h.refs[i].flags |= refInteger
 	}
 	h.arena = append(h.arena, enc...)
@@ -363,6 +412,7 @@ func (h *History) Trim(before Minute) {
 	}
 	h.gen++
 	h.lateGen = h.gen
+	h.changes.add(math.MinInt64, cut-1)
 	h.refs = h.refs[:copy(h.refs, h.refs[n:])]
 	h.base += int64(n)
 	live := len(h.arena) - h.garbage

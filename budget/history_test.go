@@ -2,6 +2,7 @@ package budget
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -93,6 +94,43 @@ func TestBlockEncodingRoundTripRandom(t *testing.T) {
 	}
 }
 
+// TestBlocksOfTheFirstEncoderStillLoad checks that blocks saved before the
+// runs mode existed, which wrote bad events minute by minute, decode to
+// what was saved, and that the encoder now writes them shorter.
+func TestBlocksOfTheFirstEncoderStillLoad(t *testing.T) {
+	var want minutes
+	for i := range want {
+		if i == 7 {
+			continue
+		}
+		total := float64(500 + (i*37)%23)
+		bad := 0.0
+		if i%17 == 3 {
+			bad = float64(i % 5)
+		}
+		want[i] = Counts{Good: total - bad, Total: total}
+	}
+	// appendBlock(nil, &want) as of the first encoder.
+	old, err := hex.DecodeString("017fffffffffffff0fff0303002bd60c2736c1042c1237225da466a8cacc8a3503b1098a0958246e44eb223543556656ac19884d504c0f2c123702")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got minutes
+	if _, err := decodeBlock(old, &got); err != nil || got != want {
+		t.Fatalf("got %v, %v\nwant %v", got, err, want)
+	}
+	h := NewHistory()
+	if err := h.LoadBlock(Block{Start: 60, Data: old}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.At(60 + 20); got != want[20] {
+		t.Errorf("minute 20: got %+v, want %+v", got, want[20])
+	}
+	if enc := appendBlock(nil, &want); enc[0]&modeBits != modeRuns || len(enc) >= len(old) {
+		t.Errorf("now encoded in %d bytes, mode %d; want fewer than %d, mode %d", len(enc), enc[0]&modeBits, len(old), modeRuns)
+	}
+}
+
 func TestDecodeBlockRejectsCorruption(t *testing.T) {
 	good := minutes{1: {Good: 5, Total: 9}, 2: {Good: 6, Total: 6}}
 	enc := appendBlock(nil, &good)
@@ -107,6 +145,8 @@ func TestDecodeBlockRejectsCorruption(t *testing.T) {
 		{"minutes past 59", []byte{modeInt, 0, 0, 0, 0, 0, 0, 0, 0x10}},
 		{"a truncated stream", enc[:len(enc)-1]},
 		{"trailing bytes", append(bytes.Clone(enc), 0)},
+		{"a no-bad flag in runs mode", []byte{modeRuns | flagFull | flagNoBad, 1, 0, 0, 0}},
+		{"a runs block without minutes", []byte{modeRuns, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}},
 		{"a float block of the wrong length", []byte{modeFloat | flagFull, 1, 2, 3}},
 		{"a float minute that is not a number", append([]byte{modeFloat, 1, 0, 0, 0, 0, 0, 0, 0}, bytes.Repeat([]byte{0xff}, 16)...)},
 	}
@@ -294,4 +334,19 @@ func FuzzLoadBlock(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHoursAddedAfterATrimStartEmpty(t *testing.T) {
+	h := NewHistory()
+	for hour := range Minute(30) {
+		for i := range Minute(blockMinutes) {
+			h.Add(hour*blockMinutes+i, Counts{Good: 9, Total: 10})
+		}
+		h.Trim(hour * blockMinutes)
+	}
+	for m := Minute(29 * blockMinutes); m < 30*blockMinutes; m++ {
+		if got, want := h.At(m), (Counts{Good: 9, Total: 10}); got != want {
+			t.Fatalf("minute %d: got %+v, want %+v", m, got, want)
+		}
+	}
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // Tracker evaluates one SLO over its History under one schedule. It caches,
-// per block, the sums over the block's active minutes, checked against the
-// block's version on every use, so an evaluation after new data decodes
-// only the blocks that changed and the partial blocks at window edges.
+// per sealed block, the sums over the block's active minutes, dropping
+// those of the blocks the History reports changed, so an evaluation after
+// new data decodes only the blocks that changed and the partial blocks at
+// window edges.
 // Trackers never share caches: a tracker for another schedule or SLO over
 // the same History computes its own.
 //
@@ -31,14 +32,16 @@ type Tracker struct {
 	threshold float64
 
 	// sums[i] is the active sum of block base+i (events, or for
-	// timeslices good and counted minutes), valid while vers[i] is the
-	// block's version in h. It never extends past h's blocks. Sums are
-	// float32 to halve the cache, which is the tracker's memory: a sum
-	// that float32 cannot hold exactly is NaN there and kept in wide.
+	// timeslices good and counted minutes), or notCached. It never extends
+	// past h's blocks and never holds the open block, which changes every
+	// minute. Sums are float32 to halve the cache, which is the tracker's
+	// memory: a sum that float32 cannot hold exactly is wideSum there and
+	// kept in wide. seen is h.changes.n when the sums were last checked
+	// against the History's log of changed blocks.
 	base int64
-	vers []uint32
 	sums []blockSum
 	wide map[int64]Counts
+	seen uint64
 
 	// act has the schedule's active minutes, for schedules that are not
 	// always on.
@@ -54,8 +57,18 @@ type Tracker struct {
 	activeSpan struct{ first, last, n int64 }
 }
 
-// blockSum is a block's sum, exact in float32 or NaN (see Tracker.wide).
+// blockSum is a block's sum, exact in float32, or wideSum or notCached.
 type blockSum struct{ good, total float32 }
+
+var (
+	// wideSum marks a sum kept in Tracker.wide.
+	wideSum = blockSum{good: float32(math.NaN())}
+	// notCached marks a block whose sum is not known.
+	notCached = blockSum{good: float32(math.NaN()), total: float32(math.NaN())}
+)
+
+// cached reports whether s is not notCached; a cached total is never NaN.
+func (s blockSum) cached() bool { return s.total == s.total }
 
 // windowSum is the sum over whole blocks first to last as of the
 // History's generation gen.
@@ -66,14 +79,18 @@ type windowSum struct {
 	before      prefixSum
 }
 
-// prefixSum is the active sum of the first minutes of block block, as of
-// its version ver, decoded as far as cur says.
+// prefixSum is the active sum of the first minutes of sealed block block,
+// as of the History's lateGen gen, decoded as far as cur says.
 type prefixSum struct {
 	block int64
-	ver   uint32
+	gen   uint32
 	sum   Counts
 	cur   intCursor
 }
+
+// alwaysOn is the schedule of trackers given none, shared because a
+// Schedule takes 1.5 KB and trackers only read it.
+var alwaysOn = slo.AlwaysOn()
 
 // Units of a Status.
 const (
@@ -98,7 +115,7 @@ func NewTracker(s slo.SLO, sched *slo.Schedule, h *History) *Tracker {
 		panic(fmt.Sprintf("budget: SLO %q has rolling window %v, want whole minutes", s.Name, s.Win.Rolling))
 	}
 	if sched == nil {
-		sched = slo.AlwaysOn()
+		sched = alwaysOn
 	}
 	if h == nil {
 		h = NewHistory()
@@ -170,7 +187,7 @@ func (t *Tracker) partial(b int64, lo, hi int, before *prefixSum) Counts {
 	if lo == 0 && hi == blockMinutes {
 		return t.full(b, b)
 	}
-	if t.h.version(b) == 0 {
+	if !t.h.holds(b) {
 		return Counts{}
 	}
 	if hi == blockMinutes && t.h.exactPrefixes(b) {
@@ -195,8 +212,8 @@ func (t *Tracker) partial(b int64, lo, hi int, before *prefixSum) Counts {
 // sealed block of whole counts, continuing from p where it can.
 func (t *Tracker) prefix(b int64, lo int, p *prefixSum) Counts {
 	data := t.h.encoded(b)
-	if ver := t.h.version(b); p.block != b || p.ver != ver || int(p.cur.next) > lo {
-		*p = prefixSum{block: b, ver: ver}
+	if gen := t.h.lateGen; p.block != b || p.gen != gen || int(p.cur.next) > lo {
+		*p = prefixSum{block: b, gen: gen}
 		p.cur.start(data)
 	}
 	if int(p.cur.next) >= lo {
@@ -239,19 +256,22 @@ func (t *Tracker) full(first, last int64) Counts {
 	if first > last {
 		return Counts{}
 	}
+	t.sync()
 	t.cover(first, last)
-	refs := h.refs[first-h.base : last-h.base+1]
-	vers := t.vers[first-t.base : last-t.base+1]
 	sums := t.sums[first-t.base : last-t.base+1]
 	var s Counts
-	for i := range refs {
-		if v := refs[i].ver; vers[i] != v {
-			t.store(first+int64(i), &sums[i], t.compute(first+int64(i), allMinutes, blockMinutes))
-			vers[i] = v
+	for i := range sums {
+		b := first + int64(i)
+		if b == h.open {
+			s.add(t.compute(b, allMinutes, blockMinutes))
+			continue
+		}
+		if !sums[i].cached() {
+			t.store(b, &sums[i], t.compute(b, allMinutes, blockMinutes))
 		}
 		g, tot := float64(sums[i].good), float64(sums[i].total)
-		if g != g { // NaN: not exact in float32
-			c := t.wide[first+int64(i)]
+		if g != g { // wideSum: not exact in float32
+			c := t.wide[b]
 			g, tot = c.Good, c.Total
 		}
 		s.Good += g
@@ -267,35 +287,58 @@ func (t *Tracker) store(b int64, dst *blockSum, c Counts) {
 	if float64(dst.good) == c.Good && float64(dst.total) == c.Total {
 		return
 	}
-	dst.good = float32(math.NaN())
+	*dst = wideSum
 	if t.wide == nil {
 		t.wide = map[int64]Counts{}
 	}
 	t.wide[b] = c
 }
 
+// sync drops the sums of the blocks that changed since the last sync, or
+// all sums when the History no longer knows which.
+func (t *Tracker) sync() {
+	if t.seen == t.h.changes.n {
+		return
+	}
+	if !t.h.changes.since(t.seen, t.forget) {
+		t.forget(math.MinInt64, math.MaxInt64)
+	}
+	t.seen = t.h.changes.n
+}
+
+// forget drops the sums of blocks first to last.
+func (t *Tracker) forget(first, last int64) {
+	first, last = max(first, t.base), min(last, t.base+int64(len(t.sums))-1)
+	for b := first; b <= last; b++ {
+		t.sums[b-t.base] = notCached
+		delete(t.wide, b)
+	}
+}
+
 // cover extends the sum cache to blocks first to last, which are blocks of
 // the History.
 func (t *Tracker) cover(first, last int64) {
 	switch {
-	case len(t.vers) == 0:
+	case len(t.sums) == 0:
 		t.base = first
-		t.vers = make([]uint32, last-first+1)
-		t.sums = make([]blockSum, last-first+1)
+		t.sums = append(t.sums[:0], uncached(int(last-first+1))...)
 		return
 	case first < t.base:
-		n := int(t.base - first)
-		t.vers = slices.Insert(t.vers, 0, make([]uint32, n)...)
-		t.sums = slices.Insert(t.sums, 0, make([]blockSum, n)...)
+		t.sums = slices.Insert(t.sums, 0, uncached(int(t.base-first))...)
 		t.base = first
 	}
-	if n := last - t.base + 1 - int64(len(t.vers)); n > 0 {
-		// Grow by a sixteenth, not double: this is most of the memory.
-		t.vers = slices.Grow(t.vers, int(n)+len(t.vers)/16)
-		t.sums = slices.Grow(t.sums, int(n)+len(t.sums)/16)
-		t.vers = append(t.vers, make([]uint32, n)...)
-		t.sums = append(t.sums, make([]blockSum, n)...)
+	if n := int(last - t.base + 1 - int64(len(t.sums))); n > 0 {
+		t.sums = append(growSlice(t.sums, n), uncached(n)...)
 	}
+}
+
+// uncached returns n notCached sums.
+func uncached(n int) []blockSum {
+	s := make([]blockSum, n)
+	for i := range s {
+		s[i] = notCached
+	}
+	return s
 }
 
 // compute sums the active minutes of block b within span, which has no
@@ -364,11 +407,10 @@ func (t *Tracker) active(m Minute) bool {
 
 // trimCaches drops the cached sums of blocks the History no longer has.
 func (t *Tracker) trimCaches() {
-	if n := int(min(t.h.base-t.base, int64(len(t.vers)))); n > 0 && len(t.h.refs) > 0 {
+	if n := int(min(t.h.base-t.base, int64(len(t.sums)))); n > 0 && len(t.h.refs) > 0 {
 		for b := t.base; b < t.base+int64(n) && len(t.wide) > 0; b++ {
 			delete(t.wide, b)
 		}
-		t.vers = t.vers[:copy(t.vers, t.vers[n:])]
 		t.sums = t.sums[:copy(t.sums, t.sums[n:])]
 		t.base += int64(n)
 	}
@@ -377,5 +419,5 @@ func (t *Tracker) trimCaches() {
 // Bytes returns about how many bytes the tracker's caches hold, not
 // counting its History.
 func (t *Tracker) Bytes() int {
-	return cap(t.vers)*4 + cap(t.sums)*8 + len(t.wide)*48 + cap(t.windows)*int(unsafe.Sizeof(windowSum{}))
+	return cap(t.sums)*8 + len(t.wide)*48 + cap(t.windows)*int(unsafe.Sizeof(windowSum{}))
 }

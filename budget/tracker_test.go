@@ -234,3 +234,82 @@ func TestEvaluateWithoutData(t *testing.T) {
 		t.Error("active at 00:30 on a Monday: got true, want false")
 	}
 }
+
+// TestCachedSumsFollowChanges checks that a tracker's cached block sums
+// follow every way a History changes between evaluations: more late
+// changes than the History's change log remembers, a few, trims (after
+// which trimmed hours are added to again) and loaded blocks.
+func TestCachedSumsFollowChanges(t *testing.T) {
+	f := newFixture()
+	start, now := date("2024-05-01T00:00:00Z"), date("2024-05-06T12:30:00Z")
+	f.fill(newTraffic(11), start, now)
+	s := slo.SLO{Objective: 99.9, Win: rolling(3 * day)}
+	always, ref1 := f.track(s, slo.AlwaysOn())
+	business, ref2 := f.track(s, mustSchedule(t, berlinBusiness))
+	slices, ref3 := f.track(slo.SLO{Objective: 99, Budgeting: slo.Timeslices, TimesliceThreshold: 99.5, Win: rolling(3 * day)}, slo.AlwaysOn())
+	check := func(t *testing.T) {
+		t.Helper()
+		checkEvaluate(t, always, ref1, now)
+		checkEvaluate(t, business, ref2, now)
+		checkEvaluate(t, slices, ref3, now)
+	}
+	trim := func(cut Minute) {
+		f.h.Trim(cut)
+		for m := range f.data {
+			if m < cut/blockMinutes*blockMinutes {
+				delete(f.data, m)
+			}
+		}
+	}
+	check(t)
+	late := func(n int) {
+		for i := range n {
+			f.add(MinuteOf(now.Add(-time.Duration(i*5+2)*time.Hour)), Counts{Good: 7, Total: 9})
+		}
+	}
+	t.Run("more late changes than the log holds", func(t *testing.T) {
+		late(3 * changeLogSize)
+		check(t)
+	})
+	t.Run("a few late changes", func(t *testing.T) {
+		late(2)
+		check(t)
+	})
+	t.Run("a trim, then minutes added to trimmed hours", func(t *testing.T) {
+		// The trimmed hours come back before the trackers see the trim,
+		// so their cached sums of those hours must go with it.
+		trim(MinuteOf(now.Add(-2 * day)))
+		f.add(MinuteOf(now.Add(-52*time.Hour)), Counts{Good: 1, Total: 2})
+		check(t)
+		trim(MinuteOf(now.Add(-2 * day)))
+		check(t)
+		for _, back := range []time.Duration{50 * time.Hour, 60 * time.Hour, 49 * time.Hour} {
+			f.add(MinuteOf(now.Add(-back)), Counts{Good: 100, Total: 130})
+			check(t)
+		}
+	})
+	t.Run("a loaded block", func(t *testing.T) {
+		src := NewHistory()
+		m := MinuteOf(now.Add(-30*time.Hour)) / blockMinutes * blockMinutes
+		src.Add(m+3, Counts{Good: 5, Total: 50})
+		if err := f.h.LoadBlock(src.Dirty()[0]); err != nil {
+			t.Fatal(err)
+		}
+		for i := range Minute(blockMinutes) {
+			delete(f.data, m+i)
+		}
+		f.data[m+3] = Counts{Good: 5, Total: 50}
+		check(t)
+	})
+	t.Run("hours of new minutes with retention trims", func(t *testing.T) {
+		g := newTraffic(12)
+		for range 3 * blockMinutes {
+			now = now.Add(time.Minute)
+			if c, ok := g.next(); ok {
+				f.add(MinuteOf(now), c)
+			}
+			trim(MinuteOf(now.Add(-4 * day)))
+			check(t)
+		}
+	})
+}
