@@ -109,6 +109,10 @@ func load(configPath string, specs []string) (*Catalog, error) {
 				ls.r.add(field(field(p, "sli"), "source"), "unknown prometheus source %q; %s (leave empty for the built-in scraper)", o.SLI.Source, known("sources", slices.Sorted(maps.Keys(promSources))))
 			}
 		}
+		if g := ls.svc.Gate; g != nil {
+			checkFreezeSchedules(g, slices.Sorted(maps.Keys(cat.Schedules)), broken, ls.r, "gate")
+			checkServiceThresholds(g, &cfg.Gate, ls.r, "gate")
+		}
 		problems = append(problems, ls.r.sorted()...)
 	}
 	if len(problems) > 0 {
@@ -165,6 +169,17 @@ func applyDefaults(c *Config, r *reporter) {
 	}
 	if c.Storage == "" {
 		c.Storage = DefaultStorage
+	}
+	if c.ExternalURL == "" {
+		// Links must work from the machine slogate runs on at least; a
+		// wildcard listen address is not a host a browser can open.
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
+			switch host {
+			case "", "0.0.0.0", "::":
+				host = "localhost"
+			}
+			c.ExternalURL = "http://" + net.JoinHostPort(host, port)
+		}
 	}
 	if c.EvaluationInterval == 0 {
 		c.EvaluationInterval = DefaultEvaluationInterval
@@ -281,6 +296,8 @@ func validateConfig(c *Config, r *reporter) {
 		}
 		compileSchedule(s, r, p)
 	}
+
+	validateConfigGate(c, r)
 }
 
 // uniqueName checks a named list entry's name; strict names follow the

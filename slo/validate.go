@@ -107,6 +107,9 @@ func validateService(s *Service, r *reporter) {
 		}
 		seen[name] = i
 	}
+	if s.Gate != nil {
+		validateGate(s.Gate, s, r, "gate")
+	}
 }
 
 func validateSLO(o *SLO, r *reporter, p string) {

@@ -34,6 +34,9 @@ type Config struct {
 	// SourceStatus, when set, tells the source state of SLOs (partial
 	// history, errors) by Key; it is called once per evaluation.
 	SourceStatus func() map[string]SourceStatus
+	// OnEvaluate, when set, is called by Run with each new snapshot, after
+	// it is published.
+	OnEvaluate func(*Snapshot)
 }
 
 // SourceStatus is what a source knows about one SLO's data.
@@ -258,14 +261,14 @@ func (m *Monitor) Evaluate(now time.Time) *Snapshot {
 		svc.summarize()
 	}
 	m.snap.Store(snap)
-	m.ready.Store(true)
 	return snap
 }
 
 // Snapshot returns the latest evaluation; never nil.
 func (m *Monitor) Snapshot() *Snapshot { return m.snap.Load() }
 
-// Ready reports whether history is restored and one evaluation has run.
+// Ready reports whether history is restored and Run has published its
+// first evaluation (and handed it to OnEvaluate).
 func (m *Monitor) Ready() bool { return m.ready.Load() }
 
 // Trim drops buckets older than the retention, in memory and on disk.
@@ -286,10 +289,31 @@ func (m *Monitor) Trim(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// Sum returns one SLO's events (or minutes, for timeslices) in the
+// schedule's active minutes of [from, to).
+func (m *Monitor) Sum(service, name string, from, to time.Time) (budget.Counts, error) {
+	e := m.entries[Key(service, name)]
+	if e == nil {
+		return budget.Counts{}, fmt.Errorf("service %q has no SLO %q: %w", service, name, ErrNotFound)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return e.tracker.Sum(from, to), nil
+}
+
+// evaluate publishes a new snapshot and hands it to OnEvaluate.
+func (m *Monitor) evaluate(now time.Time) {
+	snap := m.Evaluate(now)
+	if m.cfg.OnEvaluate != nil {
+		m.cfg.OnEvaluate(snap)
+	}
+	m.ready.Store(true)
+}
+
 // Run evaluates every interval until ctx ends, and applies retention once
 // an hour. now supplies the evaluation time.
 func (m *Monitor) Run(ctx context.Context, interval time.Duration, now func() time.Time) {
-	m.Evaluate(now())
+	m.evaluate(now())
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	lastTrim := now()
@@ -301,7 +325,7 @@ func (m *Monitor) Run(ctx context.Context, interval time.Duration, now func() ti
 		}
 		t := now()
 		start := time.Now()
-		m.Evaluate(t)
+		m.evaluate(t)
 		m.cfg.Logger.Debug("evaluated", "slos", len(m.order), "elapsed", time.Since(start))
 		if t.Sub(lastTrim) >= time.Hour {
 			lastTrim = t

@@ -12,12 +12,13 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/slogate/slogate/budget/monitor"
+	gateapi "github.com/slogate/slogate/gate/api"
 	"github.com/slogate/slogate/ui/api"
 )
 
 // newHTTPServer wires every HTTP route: the JSON API, the push intake,
 // health and readiness, and /metrics.
-func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, push http.Handler, srcs *sourceSet) *echo.Echo {
+func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, auth *gateapi.Auth, push http.Handler, srcs *sourceSet) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.ErrorHandler(func(err error, c echo.Context) {
@@ -46,8 +47,9 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, pus
 	})
 
 	v1 := e.Group("/api/v1")
-	(&api.Handler{Monitor: mon, Sources: srcs.health}).Register(v1)
+	(&api.Handler{Monitor: mon, Sources: srcs.health}).Register(e.Group("/api/v1", auth.Read()))
 	v1.POST("/events", echo.WrapHandler(push))
+	gt.Register(v1)
 	return e
 }
 

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,8 @@ import (
 	"github.com/slogate/slogate/budget/monitor"
 	"github.com/slogate/slogate/budget/store"
 	"github.com/slogate/slogate/cmd/slogate/demo"
+	gateapi "github.com/slogate/slogate/gate/api"
+	gatestore "github.com/slogate/slogate/gate/store"
 	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/slo/source"
 )
@@ -118,11 +121,36 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	}
 	defer st.Close()
 
+	gst, err := gatestore.Open(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	defer gst.Close()
+
 	set := metrics.NewSet()
 	srcs := &sourceSet{}
+	var gt *gateapi.Gate // set before the monitor's loop starts
 	mon, err := monitor.New(monitor.Config{
 		Catalog: cat, Store: st, Logger: log.With("component", "monitor"),
 		SourceStatus: srcs.status,
+		OnEvaluate:   func(s *monitor.Snapshot) { gt.Update(s) },
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	external := cfg.ExternalURL
+	if strings.HasSuffix(external, ":0") { // port picked at listen time
+		external = "http://" + ln.Addr().String()
+	}
+	auth := gateapi.NewAuth(cfg.Auth)
+	gt, err = gateapi.New(ctx, gateapi.Config{
+		Catalog: cat, Monitor: mon, Store: gst, Auth: auth,
+		Logger: log.With("component", "gate"), ExternalURL: strings.TrimRight(external, "/"),
 	})
 	if err != nil {
 		return err
@@ -135,11 +163,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	e := newHTTPServer(log, set, mon, push, srcs)
+	e := newHTTPServer(log, set, mon, gt, auth, push, srcs)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -183,10 +207,14 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		shutdown(srv, log)
 		return err
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		mon.Run(runCtx, time.Duration(cfg.EvaluationInterval), time.Now)
+	}()
+	go func() {
+		defer wg.Done()
+		gt.Run(runCtx, time.Duration(cfg.EvaluationInterval))
 	}()
 	log.Info("ready")
 

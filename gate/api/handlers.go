@@ -1,0 +1,519 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/common/model"
+
+	"github.com/slogate/slogate/gate"
+	"github.com/slogate/slogate/gate/store"
+	"github.com/slogate/slogate/slo"
+)
+
+// Register adds the gate's routes to grp, which is mounted at /api/v1.
+func (g *Gate) Register(grp *echo.Group) {
+	a := g.cfg.Auth
+	grp.GET("/gate/:service", g.check, a.Read())
+	grp.POST("/gate/:service", g.check, a.Read())
+	grp.GET("/gate/:service/history", g.history, a.Read())
+	grp.GET("/gate/:service/overrides", g.listOverrides, a.Read())
+	grp.POST("/gate/:service/overrides", g.addOverride, a.Require(slo.ScopeGateOverride))
+	grp.DELETE("/gate/:service/overrides/:id", g.endOverride, a.Require(slo.ScopeGateOverride))
+	grp.POST("/gate/flagger", g.flagger, a.Read())
+	grp.POST("/deploys", g.addDeploy, a.Require(slo.ScopeDeployWrite))
+	grp.GET("/deploys", g.listDeploys, a.Read())
+	grp.GET("/deploys/:id", g.getDeploy, a.Read())
+	grp.GET("/audit", g.audit, a.Read())
+}
+
+// badRequest is a 400 naming the field that is wrong.
+func badRequest(field, format string, args ...any) error {
+	return echo.NewHTTPError(http.StatusBadRequest, field+": "+fmt.Sprintf(format, args...))
+}
+
+// maxBody is the largest request body accepted.
+const maxBody = 1 << 20
+
+// decodeJSON reads a JSON object strictly: unknown fields and trailing data
+// are errors that name what is wrong.
+func decodeJSON(c echo.Context, v any) error {
+	r := c.Request()
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "body must be application/json, got "+ct)
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return badRequest(te.Field, "must be a %s, got %s", te.Type.String(), te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(f, "unknown field")
+		case errors.Is(err, io.EOF):
+			return echo.NewHTTPError(http.StatusBadRequest, "body: empty; expected a JSON object")
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid JSON: "+err.Error())
+	}
+	if dec.More() {
+		return echo.NewHTTPError(http.StatusBadRequest, "body: trailing data after the JSON object")
+	}
+	return nil
+}
+
+var (
+	envRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+	changeTypeRE = regexp.MustCompile(`^[A-Za-z]{1,32}$`)
+)
+
+// checkRequest is the body of POST /gate/{service}; GET takes the same
+// fields as query parameters.
+type checkRequest struct {
+	Env        string `json:"env"`
+	Version    string `json:"version"`
+	Commit     string `json:"commit"`
+	ChangeType string `json:"change_type"`
+	Message    string `json:"message"`
+}
+
+func (r *checkRequest) validate() error {
+	switch {
+	case r.Env != "" && !envRE.MatchString(r.Env):
+		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+	case r.ChangeType != "" && !changeTypeRE.MatchString(r.ChangeType):
+		return badRequest("change_type", "must be a word such as fix, revert or feat, got %q", r.ChangeType)
+	case len(r.Version) > 256:
+		return badRequest("version", "at most 256 bytes, got %d", len(r.Version))
+	case len(r.Commit) > 256:
+		return badRequest("commit", "at most 256 bytes, got %d", len(r.Commit))
+	case len(r.Message) > 64<<10:
+		return badRequest("message", "at most 64 KiB, got %d bytes", len(r.Message))
+	}
+	return nil
+}
+
+func (g *Gate) unknownService(name string) error {
+	msg := fmt.Sprintf("service %q not found", name)
+	if s := g.suggest(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
+	} else if len(g.names) > 0 && len(g.names) <= 10 {
+		msg += "; known services: " + strings.Join(g.names, ", ")
+	}
+	return echo.NewHTTPError(http.StatusNotFound, msg)
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// answer decides for req and writes the answer with status.
+func (g *Gate) answer(c echo.Context, req *gate.Request, status func(*gate.Answer) int) error {
+	out := g.answers.Get().(*gate.Answer)
+	defer g.answers.Put(out)
+	*out = gate.Answer{}
+	switch err := g.decide(req, g.cfg.Now(), out); {
+	case errors.Is(err, errUnknownService):
+		return g.unknownService(req.Service)
+	case errors.Is(err, errNotReady):
+		c.Response().Header().Set("Retry-After", "5")
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "the gate has no evaluation yet; retry in a few seconds")
+	case err != nil:
+		return err
+	}
+	return c.JSON(status(out), out)
+}
+
+func ok200(*gate.Answer) int { return http.StatusOK }
+
+func (g *Gate) check(c echo.Context) error {
+	var r checkRequest
+	if c.Request().Method == http.MethodPost {
+		if err := decodeJSON(c, &r); err != nil {
+			return err
+		}
+	} else {
+		q := c.QueryParams()
+		for k := range q {
+			switch k {
+			case "env", "version", "commit", "change_type", "message":
+			default:
+				return badRequest(k, "unknown parameter; expected env, version, commit, change_type or message")
+			}
+		}
+		r = checkRequest{Env: q.Get("env"), Version: q.Get("version"), Commit: q.Get("commit"),
+			ChangeType: q.Get("change_type"), Message: q.Get("message")}
+	}
+	if err := r.validate(); err != nil {
+		return err
+	}
+	req := gate.Request{Service: c.Param("service"), Env: r.Env, Version: r.Version, Commit: r.Commit,
+		ChangeType: r.ChangeType, Message: r.Message}
+	return g.answer(c, &req, ok200)
+}
+
+// flaggerWebhook is the body Flagger posts to its webhooks.
+type flaggerWebhook struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Phase     string            `json:"phase"`
+	Checksum  string            `json:"checksum"`
+	Type      string            `json:"type"`
+	Metadata  map[string]string `json:"metadata"`
+}
+
+// flagger answers Flagger's pre-rollout (or confirm-rollout) webhook: 200
+// lets the canary proceed, 403 with the reasons halts it. The service is
+// metadata.service or the canary's name; env, change_type and message come
+// from metadata too.
+func (g *Gate) flagger(c echo.Context) error {
+	var w flaggerWebhook
+	r := c.Request()
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	if err := dec.Decode(&w); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid Flagger webhook JSON: "+err.Error())
+	}
+	svc := w.Metadata["service"]
+	if svc == "" {
+		svc = w.Name
+	}
+	if svc == "" {
+		return badRequest("metadata.service", "required (or the canary's name)")
+	}
+	cr := checkRequest{Env: w.Metadata["env"], Version: w.Metadata["version"], Commit: w.Metadata["commit"],
+		ChangeType: w.Metadata["change_type"], Message: w.Metadata["message"]}
+	if cr.Commit == "" {
+		cr.Commit = w.Checksum
+	}
+	if err := cr.validate(); err != nil {
+		return err
+	}
+	req := gate.Request{Service: svc, Env: cr.Env, Version: cr.Version, Commit: cr.Commit,
+		ChangeType: cr.ChangeType, Message: cr.Message}
+	return g.answer(c, &req, func(a *gate.Answer) int {
+		if a.Allowed {
+			return http.StatusOK
+		}
+		return http.StatusForbidden
+	})
+}
+
+// limitParam reads ?limit=, default 100, at most 1000.
+func limitParam(c echo.Context) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, badRequest("limit", "must be a whole number from 1 to 1000, got %q", s)
+	}
+	return n, nil
+}
+
+// sinceParam reads ?since= as RFC 3339 or a duration back from now.
+func sinceParam(c echo.Context, now time.Time) (time.Time, error) {
+	s := c.QueryParam("since")
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := model.ParseDuration(s); err == nil {
+		return now.Add(-time.Duration(d)), nil
+	}
+	return time.Time{}, badRequest("since", "must be RFC 3339 or a duration such as 24h or 7d, got %q", s)
+}
+
+func (g *Gate) knownService(c echo.Context) (string, error) {
+	name := c.Param("service")
+	if g.policies[name] == nil {
+		return "", g.unknownService(name)
+	}
+	return name, nil
+}
+
+func (g *Gate) history(c echo.Context) error {
+	name, err := g.knownService(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	h, err := g.cfg.Store.DecisionHistory(c.Request().Context(), name, limit)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = []store.DecisionChange{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"service": name, "history": h})
+}
+
+func (g *Gate) listOverrides(c echo.Context) error {
+	name, err := g.knownService(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	os, err := g.cfg.Store.Overrides(c.Request().Context(), name, limit)
+	if err != nil {
+		return err
+	}
+	if os == nil {
+		os = []store.Override{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"service": name, "overrides": os})
+}
+
+// overrideRequest is the body of POST /gate/{service}/overrides.
+type overrideRequest struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+	Env    string `json:"env"`
+	// Duration is how long the override lasts, e.g. "2h"; default 1h.
+	Duration string `json:"duration"`
+}
+
+// defaultOverride is how long an override lasts unless the request says.
+const defaultOverride = time.Hour
+
+func (g *Gate) addOverride(c echo.Context) error {
+	name, err := g.knownService(c)
+	if err != nil {
+		return err
+	}
+	var r overrideRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	r.Reason = strings.TrimSpace(r.Reason)
+	p := g.policies[name]
+	d := defaultOverride
+	switch {
+	case r.Reason == "":
+		return badRequest("reason", "required: say why the gate is overridden (it is kept in the audit log)")
+	case len(r.Reason) > 4096:
+		return badRequest("reason", "at most 4096 bytes")
+	case r.Env != "" && !envRE.MatchString(r.Env):
+		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+	case len(r.By) > 256:
+		return badRequest("by", "at most 256 bytes")
+	}
+	if r.Duration != "" {
+		md, err := model.ParseDuration(r.Duration)
+		if err != nil || md <= 0 {
+			return badRequest("duration", "must be a positive duration such as 30m or 2h, got %q", r.Duration)
+		}
+		d = time.Duration(md)
+	}
+	if d > p.MaxOverride {
+		return badRequest("duration", "at most %s for service %s, got %s", model.Duration(p.MaxOverride), name, model.Duration(d))
+	}
+	actor := Actor(c)
+	by := r.By
+	if by == "" {
+		by = actor
+	}
+	now := g.cfg.Now().UTC()
+	o := store.Override{Service: name, Env: r.Env, Reason: r.Reason, By: by, Token: actor, CreatedAt: now, ExpiresAt: now.Add(d)}
+	detail, _ := json.Marshal(map[string]any{"reason": r.Reason, "by": by, "env": r.Env, "expires_at": o.ExpiresAt})
+	o, err = g.cfg.Store.AddOverride(c.Request().Context(), o, store.AuditEntry{
+		At: now, Actor: actor, Action: "override.create", Service: name, Detail: detail, Remote: c.RealIP(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.refreshOverrides(c.Request().Context()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, o)
+}
+
+func (g *Gate) endOverride(c echo.Context) error {
+	name, err := g.knownService(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return badRequest("id", "must be a number, got %q", c.Param("id"))
+	}
+	// Look first, so that an override of another service is neither
+	// ended nor audited through this one's path.
+	if o, err := g.cfg.Store.Override(c.Request().Context(), id); errors.Is(err, store.ErrNotFound) || (err == nil && o.Service != name) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %s has no override %d", name, id))
+	} else if err != nil {
+		return err
+	}
+	actor := Actor(c)
+	now := g.cfg.Now().UTC()
+	detail, _ := json.Marshal(map[string]any{"id": id})
+	o, err := g.cfg.Store.EndOverride(c.Request().Context(), id, actor, now, store.AuditEntry{
+		At: now, Actor: actor, Action: "override.end", Service: name, Target: fmt.Sprintf("override/%d", id),
+		Detail: detail, Remote: c.RealIP(),
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %s has no override %d", name, id))
+	case errors.Is(err, store.ErrNotActive):
+		return echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("override %d has already ended or expired", id))
+	case err != nil:
+		return err
+	}
+	if err := g.refreshOverrides(c.Request().Context()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+// deployRequest is the body of POST /deploys.
+type deployRequest struct {
+	Service    string     `json:"service"`
+	Env        string     `json:"env"`
+	Version    string     `json:"version"`
+	Commit     string     `json:"commit"`
+	Author     string     `json:"author"`
+	Message    string     `json:"message"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Status     string     `json:"status"`
+	URL        string     `json:"url"`
+}
+
+// deployStatuses are the accepted deploy statuses.
+var deployStatuses = []string{"succeeded", "failed", "started", "rolled_back"}
+
+func (g *Gate) addDeploy(c echo.Context) error {
+	var r deployRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	now := g.cfg.Now().UTC()
+	switch {
+	case r.Service == "":
+		return badRequest("service", "required")
+	case g.policies[r.Service] == nil:
+		msg := fmt.Sprintf("unknown service %q", r.Service)
+		if s := g.suggest(r.Service); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
+		}
+		return badRequest("service", "%s", msg)
+	case r.Env != "" && !envRE.MatchString(r.Env):
+		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+	case r.Version == "" && r.Commit == "":
+		return badRequest("version", "required unless commit is given")
+	case len(r.Version) > 256 || len(r.Commit) > 256 || len(r.Author) > 256 || len(r.URL) > 2048:
+		return badRequest("version", "version, commit and author at most 256 bytes, url at most 2048")
+	case len(r.Message) > 64<<10:
+		return badRequest("message", "at most 64 KiB")
+	case r.Status != "" && !slices.Contains(deployStatuses, r.Status):
+		return badRequest("status", "must be one of %s, got %q", strings.Join(deployStatuses, ", "), r.Status)
+	case r.StartedAt != nil && r.StartedAt.After(now.Add(5*time.Minute)):
+		return badRequest("started_at", "is in the future: %s", r.StartedAt.Format(time.RFC3339))
+	case r.StartedAt != nil && r.FinishedAt != nil && r.FinishedAt.Before(*r.StartedAt):
+		return badRequest("finished_at", "is before started_at")
+	}
+	d := store.Deploy{
+		Service: r.Service, Env: r.Env, Version: r.Version, Commit: r.Commit, Author: r.Author,
+		Message: r.Message, Status: r.Status, URL: r.URL, StartedAt: now, CreatedAt: now,
+	}
+	if d.Env == "" {
+		d.Env = "production"
+	}
+	if d.Status == "" {
+		d.Status = "succeeded"
+	}
+	if r.StartedAt != nil {
+		d.StartedAt = r.StartedAt.UTC()
+	}
+	if r.FinishedAt != nil {
+		f := r.FinishedAt.UTC()
+		d.FinishedAt = &f
+	}
+	actor := Actor(c)
+	detail, _ := json.Marshal(map[string]any{"env": d.Env, "version": d.Version, "commit": d.Commit, "author": d.Author, "status": d.Status})
+	d, err := g.cfg.Store.AddDeploy(c.Request().Context(), d, store.AuditEntry{
+		At: now, Actor: actor, Action: "deploy.create", Service: d.Service, Detail: detail, Remote: c.RealIP(),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
+}
+
+func (g *Gate) listDeploys(c echo.Context) error {
+	f := store.DeployFilter{Service: c.QueryParam("service"), Env: c.QueryParam("env")}
+	if f.Service != "" && g.policies[f.Service] == nil {
+		return g.unknownService(f.Service)
+	}
+	var err error
+	if f.Since, err = sinceParam(c, g.cfg.Now()); err != nil {
+		return err
+	}
+	if f.Limit, err = limitParam(c); err != nil {
+		return err
+	}
+	ds, err := g.cfg.Store.Deploys(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []store.Deploy{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"deploys": ds})
+}
+
+func (g *Gate) getDeploy(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return badRequest("id", "must be a number, got %q", c.Param("id"))
+	}
+	d, err := g.cfg.Store.Deploy(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("deploy %d not found", id))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (g *Gate) audit(c echo.Context) error {
+	f := store.AuditFilter{Service: c.QueryParam("service")}
+	var err error
+	if f.Since, err = sinceParam(c, g.cfg.Now()); err != nil {
+		return err
+	}
+	if f.Limit, err = limitParam(c); err != nil {
+		return err
+	}
+	es, err := g.cfg.Store.Audit(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if es == nil {
+		es = []store.AuditEntry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": es})
+}
