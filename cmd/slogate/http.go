@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -54,25 +54,43 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 }
 
 // instrument counts requests by route, method and status code, and records
-// their durations, in set; it logs each request at debug level.
+// their durations, in set; it logs each request at debug level. The metric
+// objects are looked up once per route, method and code: formatting their
+// names on every request would cost more than a gate answer.
 func instrument(set *metrics.Set, log *slog.Logger) echo.MiddlewareFunc {
+	type key struct {
+		route, method string
+		code          int
+	}
+	type pair struct {
+		count *metrics.Counter
+		dur   *metrics.Histogram
+	}
+	var cache sync.Map // key -> *pair
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			if err != nil {
+			if err := next(c); err != nil {
 				c.Error(err)
 			}
-			route := c.Path()
-			if route == "" {
-				route = "other"
+			k := key{route: c.Path(), method: c.Request().Method, code: c.Response().Status}
+			if k.route == "" {
+				k.route = "other"
 			}
-			code := strconv.Itoa(c.Response().Status)
-			method := c.Request().Method
-			set.GetOrCreateCounter(fmt.Sprintf(`slogate_http_requests_total{handler=%q,method=%q,code=%q}`, route, method, code)).Inc()
-			set.GetOrCreateHistogram(fmt.Sprintf(`slogate_http_request_duration_seconds{handler=%q}`, route)).UpdateDuration(start)
-			log.Debug("http request", "method", method, "path", c.Request().URL.Path, "status", code,
-				"duration", time.Since(start))
+			v, ok := cache.Load(k)
+			if !ok {
+				v, _ = cache.LoadOrStore(k, &pair{
+					count: set.GetOrCreateCounter(fmt.Sprintf(`slogate_http_requests_total{handler=%q,method=%q,code="%d"}`, k.route, k.method, k.code)),
+					dur:   set.GetOrCreateHistogram(fmt.Sprintf(`slogate_http_request_duration_seconds{handler=%q}`, k.route)),
+				})
+			}
+			p := v.(*pair)
+			p.count.Inc()
+			p.dur.UpdateDuration(start)
+			if log.Enabled(c.Request().Context(), slog.LevelDebug) {
+				log.Debug("http request", "method", k.method, "path", c.Request().URL.Path, "status", k.code,
+					"duration", time.Since(start))
+			}
 			return nil
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,10 +27,6 @@ import (
 	"github.com/slogate/slogate/slo/source"
 )
 
-// defaultGCPercent is the garbage collector's target used unless GOGC is
-// set.
-const defaultGCPercent = 25
-
 type serveOptions struct {
 	config    string
 	listen    string
@@ -47,14 +42,11 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Collect SLIs, compute error budgets and serve the API",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if os.Getenv("GOGC") == "" {
-				// SLO histories are long-lived and make up most of the heap;
-				// Go's default target of 100% would let the process grow to
-				// twice their size between collections.
-				debug.SetGCPercent(defaultGCPercent)
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if os.Getenv("GOGC") == "" {
+				go tuneGC(ctx, 10*time.Second)
+			}
 			return serve(ctx, o, nil)
 		},
 	}

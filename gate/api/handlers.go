@@ -29,7 +29,7 @@ func (g *Gate) Register(grp *echo.Group) {
 	grp.GET("/gate/:service/overrides", g.listOverrides, a.Read())
 	grp.POST("/gate/:service/overrides", g.addOverride, a.Require(slo.ScopeGateOverride))
 	grp.DELETE("/gate/:service/overrides/:id", g.endOverride, a.Require(slo.ScopeGateOverride))
-	grp.POST("/gate/flagger", g.flagger, a.Read())
+	grp.POST("/hooks/flagger", g.flagger)
 	grp.POST("/deploys", g.addDeploy, a.Require(slo.ScopeDeployWrite))
 	grp.GET("/deploys", g.listDeploys, a.Read())
 	grp.GET("/deploys/:id", g.getDeploy, a.Read())
@@ -72,10 +72,12 @@ func decodeJSON(c echo.Context, v any) error {
 	return nil
 }
 
-var (
-	envRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
-	changeTypeRE = regexp.MustCompile(`^[A-Za-z]{1,32}$`)
-)
+var envRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+func validChangeType(s string) bool {
+	_, _, err := gate.NormalizeChangeType(s)
+	return err == nil
+}
 
 // checkRequest is the body of POST /gate/{service}; GET takes the same
 // fields as query parameters.
@@ -91,8 +93,8 @@ func (r *checkRequest) validate() error {
 	switch {
 	case r.Env != "" && !envRE.MatchString(r.Env):
 		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
-	case r.ChangeType != "" && !changeTypeRE.MatchString(r.ChangeType):
-		return badRequest("change_type", "must be a word such as fix, revert or feat, got %q", r.ChangeType)
+	case r.ChangeType != "" && !validChangeType(r.ChangeType):
+		return badRequest("change_type", "must be a word such as fix, revert or feat (feat! for a breaking change), got %q", r.ChangeType)
 	case len(r.Version) > 256:
 		return badRequest("version", "at most 256 bytes, got %d", len(r.Version))
 	case len(r.Commit) > 256:
@@ -176,16 +178,23 @@ type flaggerWebhook struct {
 	Metadata  map[string]string `json:"metadata"`
 }
 
-// flagger answers Flagger's pre-rollout (or confirm-rollout) webhook: 200
+// flagger answers Flagger's pre-rollout (or confirm-promotion) webhook: 200
 // lets the canary proceed, 403 with the reasons halts it. The service is
 // metadata.service or the canary's name; env, change_type and message come
-// from metadata too.
+// from metadata too. Flagger cannot send headers, so when reads need a token
+// it may come as metadata.token instead of an Authorization header.
 func (g *Gate) flagger(c echo.Context) error {
 	var w flaggerWebhook
 	r := c.Request()
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	if err := dec.Decode(&w); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid Flagger webhook JSON: "+err.Error())
+	}
+	if tok := w.Metadata["token"]; tok != "" && r.Header.Get("Authorization") == "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if err := g.cfg.Auth.Read()(func(echo.Context) error { return nil })(c); err != nil {
+		return err
 	}
 	svc := w.Metadata["service"]
 	if svc == "" {
