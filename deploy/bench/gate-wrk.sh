@@ -44,7 +44,7 @@ sleep 6 # one evaluation, so the gate has a verdict to answer from
 gate_url='http://127.0.0.1:18080/api/v1/gate/checkout?env=production&change_type=feat&version=v1.42.0'
 curl -fs "$gate_url" >/dev/null
 
-run() { wrk -t2 -c64 -d10s --latency "$1"; }
+run() { wrk -t"${WRK_THREADS:-1}" -c64 -d10s --latency "$1"; }
 [ -n "${PROFILE:-}" ] && { (sleep 2; curl -s -o /tmp/gate.pprof "http://127.0.0.1:6060/debug/pprof/profile?seconds=5") & wrk -t2 -c64 -d10s "$gate_url" >/dev/null; wait; exit 0; }
 rps() { awk '/^Requests\/sec/ {print $2}'; }
 p99() { awk '$1 == "99%" {print $2}'; }

@@ -72,7 +72,7 @@ type Gate struct {
 	names    []string
 	urls     map[string]string
 
-	verdicts  atomic.Pointer[map[string]*gate.Verdict]
+	verdicts  atomic.Pointer[map[string]*verdictJSON]
 	overrides atomic.Pointer[map[string][]gate.Override]
 
 	mu   sync.Mutex // guards last and serialises override refreshes
@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		cfg: cfg, policies: map[string]*gate.Policy{}, services: map[string]*slo.Service{},
 		urls: map[string]string{},
 	}
-	g.answers.New = func() any { return new(gate.Answer) }
+	g.answers.New = func() any { return new(scratch) }
 	for _, svc := range cfg.Catalog.Services {
 		g.policies[svc.Name] = gate.Resolve(cfg.Catalog.Config.Gate, svc, cfg.Catalog.Schedules)
 		g.services[svc.Name] = svc
@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		}
 	}
 	sort.Strings(g.names)
-	empty := map[string]*gate.Verdict{}
+	empty := map[string]*verdictJSON{}
 	g.verdicts.Store(&empty)
 	last, err := cfg.Store.LastDecisions(ctx)
 	if err != nil {
@@ -118,10 +118,10 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 // each change of a service's decision is recorded in the history. It is
 // meant as the monitor's OnEvaluate hook.
 func (g *Gate) Update(snap *monitor.Snapshot) {
-	next := make(map[string]*gate.Verdict, len(snap.Services))
+	next := make(map[string]*verdictJSON, len(snap.Services))
 	for _, svc := range snap.Services {
 		if p := g.policies[svc.Name]; p != nil {
-			next[svc.Name] = gate.Judge(p, svc, snap.At)
+			next[svc.Name] = newVerdictJSON(gate.Judge(p, svc, snap.At), p, g.urls[svc.Name])
 		}
 	}
 	g.verdicts.Store(&next)
@@ -129,10 +129,11 @@ func (g *Gate) Update(snap *monitor.Snapshot) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, name := range g.names {
-		v := next[name]
-		if v == nil || g.last[name] == v.Decision {
+		vj := next[name]
+		if vj == nil || g.last[name] == vj.v.Decision {
 			continue
 		}
+		v := vj.v
 		from := g.last[name]
 		if from == "" {
 			from = "unknown"
@@ -171,16 +172,22 @@ func toGate(o store.Override) gate.Override {
 // errUnknownService is returned by decide for a service with no spec.
 var errUnknownService = errors.New("unknown service")
 
-// decide fills out with the answer to req at now. It reads only memory and
-// allocates nothing.
-func (g *Gate) decide(req *gate.Request, now time.Time, out *gate.Answer) error {
+// scratch is what one answer needs, pooled.
+type scratch struct {
+	a   gate.Answer
+	buf []byte
+}
+
+// decide fills out with the answer to req at now and returns the verdict
+// it came from. It reads only memory and allocates nothing.
+func (g *Gate) decide(req *gate.Request, now time.Time, out *gate.Answer) (*verdictJSON, error) {
 	p := g.policies[req.Service]
 	if p == nil {
-		return errUnknownService
+		return nil, errUnknownService
 	}
-	v := (*g.verdicts.Load())[req.Service]
-	if v == nil {
-		return errNotReady
+	vj := (*g.verdicts.Load())[req.Service]
+	if vj == nil {
+		return nil, errNotReady
 	}
 	var ov *gate.Override
 	list := (*g.overrides.Load())[req.Service]
@@ -191,9 +198,9 @@ func (g *Gate) decide(req *gate.Request, now time.Time, out *gate.Answer) error 
 			break
 		}
 	}
-	gate.Decide(p, v, req, ov, now, out)
+	gate.Decide(p, vj.v, req, ov, now, out)
 	out.URL = g.urls[req.Service]
-	return nil
+	return vj, nil
 }
 
 // errNotReady is returned before the first evaluation.

@@ -125,10 +125,11 @@ func quoteAll(ss []string) []string {
 
 // answer decides for req and writes the answer with status.
 func (g *Gate) answer(c echo.Context, req *gate.Request, status func(*gate.Answer) int) error {
-	out := g.answers.Get().(*gate.Answer)
-	defer g.answers.Put(out)
-	*out = gate.Answer{}
-	switch err := g.decide(req, g.cfg.Now(), out); {
+	sc := g.answers.Get().(*scratch)
+	defer g.answers.Put(sc)
+	out := &sc.a
+	vj, err := g.decide(req, g.cfg.Now(), out)
+	switch {
 	case errors.Is(err, errUnknownService):
 		return g.unknownService(req.Service)
 	case errors.Is(err, errNotReady):
@@ -137,7 +138,8 @@ func (g *Gate) answer(c echo.Context, req *gate.Request, status func(*gate.Answe
 	case err != nil:
 		return err
 	}
-	return c.JSON(status(out), out)
+	sc.buf = appendAnswer(sc.buf[:0], out, vj)
+	return c.JSONBlob(status(out), sc.buf)
 }
 
 func ok200(*gate.Answer) int { return http.StatusOK }

@@ -61,13 +61,14 @@ var integFirstEvaluation = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 //     second, three minutes later (ship, then slow down).
 type integration struct {
 	base string // the server's URL
+	gate *Gate
 	cfg  Config
 	mon  *monitor.Monitor
 	now  time.Time // the second evaluation, and the gate's clock
 }
 
 // newIntegration builds the setup described on integration.
-func newIntegration(t *testing.T) *integration {
+func newIntegration(t testing.TB) *integration {
 	t.Helper()
 	ctx := context.Background()
 	cat := loadIntegrationCatalog(t)
@@ -112,12 +113,12 @@ func newIntegration(t *testing.T) *integration {
 	recordEvents(t, mon, "orders", t0, t0.Add(2*time.Minute), 100, 100)
 	g.Update(mon.Evaluate(now))
 
-	return &integration{base: integServe(t, g), cfg: cfg, mon: mon, now: now}
+	return &integration{base: integServe(t, g), gate: g, cfg: cfg, mon: mon, now: now}
 }
 
 // loadIntegrationCatalog writes the setup's config and specs to a temporary
 // directory and loads them as serve does.
-func loadIntegrationCatalog(t *testing.T) *slo.Catalog {
+func loadIntegrationCatalog(t testing.TB) *slo.Catalog {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "specs"), 0o755); err != nil {
@@ -156,7 +157,7 @@ auth:
 
 // recordEvents records total events a minute, bad of them bad, for the
 // service's availability SLO over [from, to).
-func recordEvents(t *testing.T, mon *monitor.Monitor, service string, from, to time.Time, total, bad float64) {
+func recordEvents(t testing.TB, mon *monitor.Monitor, service string, from, to time.Time, total, bad float64) {
 	t.Helper()
 	var adds []monitor.Add
 	for m := from; m.Before(to); m = m.Add(time.Minute) {
@@ -173,7 +174,7 @@ func recordEvents(t *testing.T, mon *monitor.Monitor, service string, from, to t
 // integServe serves g's routes under /api/v1 on a loopback server and
 // returns its URL. Errors are written as {"error": message}, as slogate's
 // server does (the gate cannot import ui/api's handler).
-func integServe(t *testing.T, g *Gate) string {
+func integServe(t testing.TB, g *Gate) string {
 	t.Helper()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
