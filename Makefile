@@ -5,7 +5,7 @@ BIN     := bin/slogate
 CONFIG  ?= testdata/slogate.yaml
 PKGS    := ./...
 
-.PHONY: run test bench build lint clean
+.PHONY: run test bench bench-go bench-http build lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/slogate
@@ -18,8 +18,14 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-bench:
+bench: bench-go bench-http
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+# The gate's HTTP throughput against a bare echo handler, under wrk.
+bench-http:
+	deploy/bench/gate-wrk.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

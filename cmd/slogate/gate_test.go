@@ -155,6 +155,11 @@ func TestGateEndToEnd(t *testing.T) {
 		if code, _, stderr := check("--change-type", "revert"); code != 0 {
 			t.Fatalf("--change-type revert: got exit %d, %q; want 0", code, stderr)
 		}
+		start := time.Now()
+		code, _, stderr = check("--commit-message", "feat: more", "--wait", "2s")
+		if code != 1 || time.Since(start) < 2*time.Second || !strings.Contains(stderr, "waiting") {
+			t.Fatalf("--wait 2s: got exit %d after %s, %q; want 1 after waiting 2s", code, time.Since(start), stderr)
+		}
 	})
 
 	t.Run("an override lets a feature ship, is audited and expires on time", func(t *testing.T) {
@@ -247,6 +252,9 @@ func TestGateEndToEnd(t *testing.T) {
 			if got != class {
 				t.Errorf("deploy %s: impact %q, want %q", v, got, class)
 			}
+		}
+		if status, d := request(t, "GET", base+"/api/v1/gate/web/suspect", "", ""); status != 200 || d["version"] != "v1.41.0" || d["author"] != "bob" {
+			t.Errorf("suspect deploy: got %d %v, want v1.41.0 by bob", status, d)
 		}
 	})
 }

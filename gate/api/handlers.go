@@ -27,6 +27,7 @@ func (g *Gate) Register(grp *echo.Group) {
 	grp.POST("/gate/:service", g.check, a.Read())
 	grp.GET("/gate/:service/history", g.history, a.Read())
 	grp.GET("/gate/:service/overrides", g.listOverrides, a.Read())
+	grp.GET("/gate/:service/suspect", g.suspect, a.Read())
 	grp.POST("/gate/:service/overrides", g.addOverride, a.Require(slo.ScopeGateOverride))
 	grp.DELETE("/gate/:service/overrides/:id", g.endOverride, a.Require(slo.ScopeGateOverride))
 	grp.POST("/hooks/flagger", g.flagger)
@@ -276,6 +277,23 @@ func (g *Gate) history(c echo.Context) error {
 		h = []store.DecisionChange{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"service": name, "history": h})
+}
+
+// suspect answers the service's suspect deploy: the latest one whose
+// impact was classified degraded.
+func (g *Gate) suspect(c echo.Context) error {
+	name, err := g.knownService(c)
+	if err != nil {
+		return err
+	}
+	d, err := g.cfg.Store.LatestDegraded(c.Request().Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %s has no deploy classified degraded", name))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 func (g *Gate) listOverrides(c echo.Context) error {
