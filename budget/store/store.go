@@ -9,8 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"runtime"
 	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // registers the sqlite3 driver
@@ -47,43 +45,14 @@ type State struct {
 }
 
 // Open opens the database at path, creating it if needed, and migrates its
-// schema. The database runs in WAL mode with synchronous=FULL: a commit is
-// on disk when Save returns, so it survives not only the process being
-// killed but also a power loss, at the cost of an fsync per Save (NORMAL
-// would lose the last commits on power loss).
+// schema (see OpenDB: WAL, synchronous=FULL, a commit is durable when Save
+// returns).
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on"
-	write, err := sql.Open("sqlite3", dsn+"&_txlock=immediate")
+	db, err := OpenDB(ctx, path, migrations, "migrations", "schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, ids: map[string]int64{}}
-	if err := s.init(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	read, err := sql.Open("sqlite3", dsn+"&_query_only=on")
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.read = read
-	return s, nil
-}
-
-func (s *Store) init(ctx context.Context) error {
-	var mode string
-	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("read journal mode: %w", err)
-	}
-	if mode != "wal" {
-		return fmt.Errorf("cannot use journal mode %q: want wal", mode)
-	}
-	return migrate(ctx, s.write)
+	return &Store{write: db.Write, read: db.Read, ids: map[string]int64{}}, nil
 }
 
 // Close closes the database.

@@ -22,12 +22,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"runtime"
 	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the sqlite3 driver
+
+	bstore "github.com/slogate/slogate/budget/store"
 )
 
 // Errors returned by the Store; test for them with errors.Is.
@@ -59,50 +59,16 @@ type Store struct {
 	read  *sql.DB
 }
 
-// busyTimeout is how long a write waits for another connection's write,
-// maybe the budget store's, before failing with "database is locked".
-const busyTimeout = 10 * time.Second
-
 // Open opens the database at path, creating it if needed, and migrates the
-// gate's tables. The database runs in WAL mode with synchronous=FULL: a
-// change is on disk when the call that made it returns, so it survives a
-// power loss, at the cost of an fsync per change.
+// gate's tables, recorded in gate_schema_migrations. It shares the file and
+// its conventions with the budget store (see budget/store.OpenDB): a change
+// is on disk when the call that made it returns.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		fmt.Sprintf("?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on", busyTimeout.Milliseconds())
-	// BEGIN IMMEDIATE takes the write lock at once, waiting for it with the
-	// busy timeout; a deferred transaction that upgrades to a write while
-	// the other store writes would fail at once instead.
-	write, err := sql.Open("sqlite3", dsn+"&_txlock=immediate")
+	db, err := bstore.OpenDB(ctx, path, migrations, "migrations", "gate_schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("open gate store %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write}
-	if err := s.init(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open gate store %s: %w", path, err)
-	}
-	read, err := sql.Open("sqlite3", dsn+"&_query_only=on")
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open gate store %s: %w", path, err)
-	}
-	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.read = read
-	return s, nil
-}
-
-func (s *Store) init(ctx context.Context) error {
-	var mode string
-	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("read journal mode: %w", err)
-	}
-	if mode != "wal" {
-		return fmt.Errorf("cannot use journal mode %q: want wal", mode)
-	}
-	return migrate(ctx, s.write)
+	return &Store{write: db.Write, read: db.Read}, nil
 }
 
 // Close closes the database.
