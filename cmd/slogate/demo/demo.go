@@ -143,11 +143,13 @@ func (d *Demo) batch(ctx context.Context, cfg Config) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	tick := time.NewTicker(cfg.PushInterval)
 	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 		var events []map[string]any
 		d.mu.Lock()
