@@ -31,6 +31,13 @@ type Config struct {
 	// ExternalURL is where people reach slogate, used for links in gate
 	// answers and alerts; default http://<listen>.
 	ExternalURL string `yaml:"externalURL"`
+	// People is the directory of developers who can be on call.
+	People []Person `yaml:"people"`
+	// Teams own services and have on-call rotations. When any are set,
+	// every service's owner.team must name one.
+	Teams []Team `yaml:"teams"`
+	// Receivers are where notifications can go.
+	Receivers []Receiver `yaml:"receivers"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`

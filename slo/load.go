@@ -113,6 +113,7 @@ func load(configPath string, specs []string) (*Catalog, error) {
 			checkFreezeSchedules(g, slices.Sorted(maps.Keys(cat.Schedules)), broken, ls.r, "gate")
 			checkServiceThresholds(g, &cfg.Gate, ls.r, "gate")
 		}
+		checkServiceOnCall(ls.svc, cfg, ls.r)
 		problems = append(problems, ls.r.sorted()...)
 	}
 	if len(problems) > 0 {
@@ -298,6 +299,7 @@ func validateConfig(c *Config, r *reporter) {
 	}
 
 	validateConfigGate(c, r)
+	validateOnCall(c, r)
 }
 
 // uniqueName checks a named list entry's name; strict names follow the
@@ -341,6 +343,7 @@ func resolvePaths(c *Config, dir string) {
 	for i := range c.Sources.Prometheus {
 		c.Sources.Prometheus[i].HTTP.SetDirectory(dir)
 	}
+	resolveOnCallPaths(c, dir)
 }
 
 func joinDir(dir, p string) string {

@@ -30,6 +30,8 @@ type Service struct {
 	SLOs []SLO `yaml:"slos"`
 	// Gate overrides the server config's gate policy for this service.
 	Gate *GatePolicy `yaml:"gate"`
+	// Alerting overrides which receivers the service's alerts go to.
+	Alerting *ServiceAlerting `yaml:"alerting"`
 
 	// File is the path the spec was loaded from; empty for specs built in
 	// code.

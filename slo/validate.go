@@ -110,6 +110,9 @@ func validateService(s *Service, r *reporter) {
 	if s.Gate != nil {
 		validateGate(s.Gate, s, r, "gate")
 	}
+	if s.Alerting != nil {
+		validateServiceAlerting(s.Alerting, r, "alerting")
+	}
 }
 
 func validateSLO(o *SLO, r *reporter, p string) {

@@ -100,6 +100,9 @@ type Monitor struct {
 	order   []*entry
 	snap    atomic.Pointer[Snapshot]
 	ready   atomic.Bool
+	// restored is set once Restore is done: a Record before it would save
+	// blocks lacking their stored history over the stored ones.
+	restored atomic.Bool
 }
 
 // Key returns the identity of an SLO in the store and in Adds.
@@ -163,6 +166,7 @@ func (m *Monitor) Restore(ctx context.Context, now time.Time) error {
 		h.MarkClean(h.Dirty())
 		e.last, e.hasLast = h.Last()
 	}
+	m.restored.Store(true)
 	m.cfg.Logger.Info("history restored", "blocks", n, "skipped_blocks", skipped, "slos", len(m.order),
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -179,10 +183,16 @@ type Add struct {
 // ErrUnknownSLO is returned by Record for an Add naming no SLO.
 var ErrUnknownSLO = errors.New("unknown SLO")
 
+// ErrNotRestored is returned by Record before Restore has finished.
+var ErrNotRestored = errors.New("history not restored yet")
+
 // Record adds events and saves them, with the given source checkpoints, in
 // one store transaction. It returns only once they are durable; on error
 // nothing is applied, neither in memory nor on disk.
 func (m *Monitor) Record(ctx context.Context, adds []Add, states []store.State) error {
+	if !m.restored.Load() {
+		return fmt.Errorf("record: %w", ErrNotRestored)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, a := range adds {

@@ -221,3 +221,20 @@ func TestTrimDropsWhatIsPastRetention(t *testing.T) {
 		t.Fatalf("after trim the store holds %d blocks, want 1", stats.Blocks)
 	}
 }
+
+func TestRecordBeforeRestoreIsRefused(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := New(Config{Catalog: testCatalog(), Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Saving now would write this hour's block without its stored history
+	// over the stored one.
+	if err := m.Record(context.Background(), adds(1), nil); !errors.Is(err, ErrNotRestored) {
+		t.Fatalf("got %v, want ErrNotRestored", err)
+	}
+}

@@ -172,6 +172,10 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := mon.Restore(ctx, time.Now()); err != nil {
+		shutdown(srv, log)
+		return err
+	}
 	if o.demo {
 		var pushSLOs []demo.PushSLO
 		for _, svc := range cat.Services {
@@ -186,15 +190,12 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 			PushURL: "http://" + ln.Addr().String() + "/api/v1/events", PushSLOs: pushSLOs,
 		})
 		if err != nil {
+			shutdown(srv, log)
 			return fmt.Errorf("start demo: %w", err)
 		}
 		log.Info("demo workload running", "addr", d.Addr())
 	}
 
-	if err := mon.Restore(ctx, time.Now()); err != nil {
-		shutdown(srv, log)
-		return err
-	}
 	if err := srcs.start(runCtx, &wg, cat, sink{mon}, set, log); err != nil {
 		shutdown(srv, log)
 		return err
