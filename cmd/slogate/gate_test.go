@@ -118,13 +118,16 @@ func TestGateEndToEnd(t *testing.T) {
 	check := func(args ...string) (int, string, string) {
 		return run(t, bin, append([]string{"gate", "check", "--server", base, "--service", "export"}, args...)...)
 	}
+	// waitEvents waits until the gate answers from an evaluation that
+	// counts total events for svc.
 	waitEvents := func(svc string, total float64) {
-		waitFor(t, 10*time.Second, "pushed events in the gate's evaluation", func() bool {
-			var s sloJSON
-			getJSON(t, base+"/api/v1/services/"+svc+"/slos/success", &s)
-			return s.Budget.Total == total
+		waitFor(t, 20*time.Second, "pushed events in the gate's verdict", func() bool {
+			var a struct {
+				SLOs []struct{ Events float64 } `json:"slos"`
+			}
+			getJSON(t, base+"/api/v1/gate/"+svc, &a)
+			return len(a.SLOs) == 1 && a.SLOs[0].Events == total
 		})
-		time.Sleep(1500 * time.Millisecond) // one more evaluation, which the gate judges
 	}
 
 	t.Run("a healthy budget ships", func(t *testing.T) {

@@ -172,7 +172,7 @@ func TestServeScrapesEvaluatesAndAnswers(t *testing.T) {
 			t.Fatalf("got good %v > total %v", s.Budget.Good, s.Budget.Total)
 		}
 		var l sloJSON
-		waitFor(t, 10*time.Second, "latency events", func() bool {
+		waitFor(t, 20*time.Second, "latency events", func() bool {
 			getJSON(t, base+"/api/v1/services/shop/slos/latency", &l)
 			return l.Budget.Total > 0
 		})
@@ -185,7 +185,7 @@ func TestServeScrapesEvaluatesAndAnswers(t *testing.T) {
 			t.Fatalf("got %d %v, want 200", code, body)
 		}
 		var s sloJSON
-		waitFor(t, 10*time.Second, "pushed events in the budget", func() bool {
+		waitFor(t, 20*time.Second, "pushed events in the budget", func() bool {
 			getJSON(t, base+"/api/v1/services/export/slos/success", &s)
 			return s.Budget.Total == 104
 		})
@@ -362,7 +362,7 @@ func TestBudgetsSurviveKill9(t *testing.T) {
 		t.Fatalf("push: got %d %v", code, body)
 	}
 	var before sloJSON
-	waitFor(t, 10*time.Second, "pushed events in the budget", func() bool {
+	waitFor(t, 20*time.Second, "pushed events in the budget", func() bool {
 		getJSON(t, base+"/api/v1/services/export/slos/success", &before)
 		return before.Budget.Total == 3000
 	})
