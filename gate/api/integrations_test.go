@@ -87,6 +87,9 @@ func newIntegration(t testing.TB) *integration {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := mon.Restore(ctx, integFirstEvaluation); err != nil {
+		t.Fatal(err)
+	}
 
 	t0 := integFirstEvaluation
 	now := t0.Add(3 * time.Minute)
