@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	alertapi "github.com/slogate/slogate/alerting/api"
 	"github.com/slogate/slogate/budget/monitor"
 	gateapi "github.com/slogate/slogate/gate/api"
 	"github.com/slogate/slogate/ui/api"
@@ -18,7 +19,7 @@ import (
 
 // newHTTPServer wires every HTTP route: the JSON API, the push intake,
 // health and readiness, and /metrics.
-func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, auth *gateapi.Auth, push http.Handler, srcs *sourceSet) *echo.Echo {
+func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.ErrorHandler(func(err error, c echo.Context) {
@@ -50,6 +51,7 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 	(&api.Handler{Monitor: mon, Sources: srcs.health}).Register(e.Group("/api/v1", auth.Read()))
 	v1.POST("/events", echo.WrapHandler(push))
 	gt.Register(v1)
+	alerts.Register(v1, auth.Read())
 	return e
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/spf13/cobra"
 
+	alertapi "github.com/slogate/slogate/alerting/api"
+	"github.com/slogate/slogate/alerting/oncall"
 	"github.com/slogate/slogate/budget/monitor"
 	"github.com/slogate/slogate/budget/store"
 	"github.com/slogate/slogate/cmd/slogate/demo"
@@ -148,6 +150,22 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 
+	dir, err := oncall.New(cfg)
+	if err != nil {
+		return err
+	}
+	services := map[string]*slo.Service{}
+	for _, svc := range cat.Services {
+		services[svc.Name] = svc
+	}
+	alerts := &alertapi.Handler{Directory: dir, Services: services, Suspect: func(ctx context.Context, service string) (string, error) {
+		d, err := gst.LatestDegraded(ctx, service)
+		if errors.Is(err, gatestore.ErrNotFound) {
+			return "", nil
+		}
+		return d.Author, err
+	}}
+
 	push, err := source.NewPush(source.PushConfig{
 		Services: cat.Services, Sink: sink{mon}, Now: time.Now, MaxAge: monitor.Retention(cat),
 	})
@@ -155,7 +173,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 
-	e := newHTTPServer(log, set, mon, gt, auth, push, srcs)
+	e := newHTTPServer(log, set, mon, gt, alerts, auth, push, srcs)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	wg.Add(1)
