@@ -42,6 +42,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newValidateCmd(), newGateCmd(), newDeployCmd())
+	root.AddCommand(newServeCmd(), newValidateCmd(), newGateCmd(), newDeployCmd(), newBacktestCmd())
 	return root
 }
