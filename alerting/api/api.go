@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/slogate/slogate/alerting/oncall"
+	"github.com/slogate/slogate/alerting/outbox"
 	"github.com/slogate/slogate/slo"
 )
 
@@ -24,6 +26,8 @@ type Handler struct {
 	// Suspect returns the author of a service's suspect deploy, or "" when
 	// it has none; may be nil.
 	Suspect func(ctx context.Context, service string) (string, error)
+	// Outbox lists notifications; may be nil.
+	Outbox *outbox.Outbox
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -35,6 +39,33 @@ func (h *Handler) Register(grp *echo.Group, read echo.MiddlewareFunc) {
 	}
 	grp.GET("/oncall/:team", h.onCall, read)
 	grp.GET("/route", h.route, read)
+	grp.GET("/notifications", h.notifications, read)
+}
+
+// notifications lists every notification, newest first, with its
+// receiver, dedup key, status, attempt count and last error:
+// ?receiver=&dedup_key=&status=&limit=.
+func (h *Handler) notifications(c echo.Context) error {
+	if h.Outbox == nil {
+		return c.JSON(http.StatusOK, map[string]any{"notifications": []any{}})
+	}
+	f := outbox.Filter{Receiver: c.QueryParam("receiver"), DedupKey: c.QueryParam("dedup_key"),
+		Status: outbox.Status(c.QueryParam("status")), Limit: 100}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("limit: must be a whole number from 1 to 1000, got %q", s))
+		}
+		f.Limit = n
+	}
+	ns, err := h.Outbox.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if ns == nil {
+		ns = []outbox.Notification{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"notifications": ns})
 }
 
 func (h *Handler) onCall(c echo.Context) error {

@@ -95,6 +95,10 @@ type SLOStatus struct {
 	Source      string  `json:"source"`
 	State       string  `json:"state"`
 
+	// Raw is the engine's status the views are made from, for the
+	// alerting evaluators.
+	Raw budget.Status `json:"-"`
+
 	Budget   BudgetView    `json:"budget"`
 	Burn     []BurnView    `json:"burnRates"`
 	Forecast ForecastView  `json:"forecast"`
@@ -187,6 +191,7 @@ func newSLOStatus(e *entry, st budget.Status, now time.Time) *SLOStatus {
 		Objective: e.spec.Objective, Window: e.spec.Win.String(), Budgeting: e.spec.Budgeting,
 		SLIKind: sliKind(e.spec.SLI), Source: sourceName(e.spec.SLI),
 		Schedule: ScheduleView{Name: e.sched.Name, TimeZone: e.sched.Location.String(), Active: st.Active},
+		Raw:      st,
 	}
 	b := &s.Budget
 	b.WindowStart, b.WindowEnd, b.Unit = st.Start, st.End, st.Unit

@@ -19,7 +19,10 @@ import (
 	"github.com/spf13/cobra"
 
 	alertapi "github.com/slogate/slogate/alerting/api"
+	"github.com/slogate/slogate/alerting/dispatch"
+	"github.com/slogate/slogate/alerting/notify"
 	"github.com/slogate/slogate/alerting/oncall"
+	"github.com/slogate/slogate/alerting/outbox"
 	"github.com/slogate/slogate/budget/monitor"
 	"github.com/slogate/slogate/budget/store"
 	"github.com/slogate/slogate/cmd/slogate/demo"
@@ -123,11 +126,17 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 
 	set := metrics.NewSet()
 	srcs := &sourceSet{}
-	var gt *gateapi.Gate // set before the monitor's loop starts
+	var gt *gateapi.Gate          // set before the monitor's loop starts
+	var disp *dispatch.Dispatcher // likewise
 	mon, err := monitor.New(monitor.Config{
 		Catalog: cat, Store: st, Logger: log.With("component", "monitor"),
 		SourceStatus: srcs.status,
-		OnEvaluate:   func(s *monitor.Snapshot) { gt.Update(s) },
+		OnEvaluate: func(s *monitor.Snapshot) {
+			gt.Update(s)
+			if disp != nil {
+				disp.Update(ctx, s)
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -158,13 +167,44 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	for _, svc := range cat.Services {
 		services[svc.Name] = svc
 	}
-	alerts := &alertapi.Handler{Directory: dir, Services: services, Suspect: func(ctx context.Context, service string) (string, error) {
+	suspect := func(ctx context.Context, service string) (*notify.Deploy, error) {
 		d, err := gst.LatestDegraded(ctx, service)
 		if errors.Is(err, gatestore.ErrNotFound) {
-			return "", nil
+			return nil, nil
 		}
-		return d.Author, err
-	}}
+		if err != nil {
+			return nil, err
+		}
+		return &notify.Deploy{Version: d.Version, Commit: d.Commit, Author: d.Author, At: d.StartedAt, Impact: d.ImpactClass}, nil
+	}
+	notifiers, skipped, err := dispatch.Notifiers(cfg, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if len(skipped) > 0 {
+		log.Warn("receivers without a notifier yet (email needs an SMTP relay)", "receivers", skipped)
+	}
+	// Without receivers there is no one to tell: no outbox, no dispatch.
+	var ob *outbox.Outbox
+	if len(notifiers) > 0 {
+		if ob, err = outbox.Open(ctx, outbox.Config{Path: cfg.Storage, Notifiers: notifiers, Metrics: set,
+			Logger: log.With("component", "outbox")}); err != nil {
+			return err
+		}
+		defer ob.Close()
+		if disp, err = dispatch.New(dispatch.Config{Catalog: cat, Directory: dir, Outbox: ob, Suspect: suspect,
+			ExternalURL: external, Logger: log.With("component", "alerting")}); err != nil {
+			return err
+		}
+	}
+	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob,
+		Suspect: func(ctx context.Context, service string) (string, error) {
+			d, err := suspect(ctx, service)
+			if d == nil || err != nil {
+				return "", err
+			}
+			return d.Author, nil
+		}}
 
 	push, err := source.NewPush(source.PushConfig{
 		Services: cat.Services, Sink: sink{mon}, Now: time.Now, MaxAge: monitor.Retention(cat),
@@ -227,6 +267,15 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		defer wg.Done()
 		gt.Run(runCtx, time.Duration(cfg.EvaluationInterval))
 	}()
+	if ob != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ob.Run(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error("outbox stopped", "err", err)
+			}
+		}()
+	}
 	log.Info("ready")
 
 	<-ctx.Done()
