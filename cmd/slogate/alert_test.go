@@ -61,13 +61,7 @@ receivers:
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveOptions{config: path, logLevel: "warn", logFormat: "text"}, func(a string) { addrc <- a })
-	}()
-	base := "http://" + <-addrc
-	waitFor(t, 20*time.Second, "readiness", func() bool { return getJSON(t, base+"/readyz", nil) == http.StatusOK })
+	base, done := startServe(t, ctx, path)
 
 	// An hour of clean traffic, then the last ten minutes all failing.
 	now := time.Now().UTC().Truncate(time.Minute)

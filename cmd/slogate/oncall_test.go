@@ -43,18 +43,7 @@ receivers:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveOptions{config: path, logLevel: "warn", logFormat: "text"}, func(a string) { addrc <- a })
-	}()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	}
+	base, done := startServe(t, ctx, path)
 
 	var oc struct {
 		Current, Next struct {

@@ -77,6 +77,26 @@ evaluationInterval: 1s
 	return filepath.Join(dir, "slogate.yaml")
 }
 
+// startServe runs serve in-process on config until ctx ends and returns its
+// base URL once it is ready, and a channel with serve's result.
+func startServe(t *testing.T, ctx context.Context, config string) (string, <-chan error) {
+	t.Helper()
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, serveOptions{config: config, logLevel: "warn", logFormat: "text"}, func(a string) { addrc <- a })
+	}()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	}
+	waitFor(t, 20*time.Second, "readiness", func() bool { return getJSON(t, base+"/readyz", nil) == http.StatusOK })
+	return base, done
+}
+
 // getJSON fetches url into v and returns the status code.
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
@@ -143,21 +163,7 @@ func TestServeScrapesEvaluatesAndAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := writeSetup(t, d.Addr())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveOptions{config: config, logLevel: "warn", logFormat: "text"}, func(a string) { addrc <- a })
-	}()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	}
-
-	waitFor(t, 20*time.Second, "readiness", func() bool { return getJSON(t, base+"/readyz", nil) == http.StatusOK })
+	base, done := startServe(t, ctx, writeSetup(t, d.Addr()))
 
 	t.Run("scraped traffic shows up as a budget", func(t *testing.T) {
 		var s sloJSON
