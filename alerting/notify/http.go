@@ -158,3 +158,15 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// DefaultTimeout bounds one delivery when a notifier's config sets none.
+const DefaultTimeout = 10 * time.Second
+
+// Client returns the HTTP client of a notifier whose config asks for
+// timeout; zero means DefaultTimeout.
+func Client(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &http.Client{Timeout: timeout}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,6 +278,12 @@ func (g *Gate) knownService(c echo.Context) (string, error) {
 }
 
 func (g *Gate) history(c echo.Context) error {
+	return listFor(g, c, "history", g.cfg.Store.DecisionHistory)
+}
+
+// listFor answers a known service's records from list, newest first, at
+// most ?limit= of them, under key.
+func listFor[T any](g *Gate, c echo.Context, key string, list func(context.Context, string, int) ([]T, error)) error {
 	name, err := g.knownService(c)
 	if err != nil {
 		return err
@@ -285,14 +292,14 @@ func (g *Gate) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h, err := g.cfg.Store.DecisionHistory(c.Request().Context(), name, limit)
+	rs, err := list(c.Request().Context(), name, limit)
 	if err != nil {
 		return err
 	}
-	if h == nil {
-		h = []store.DecisionChange{}
+	if rs == nil {
+		rs = []T{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"service": name, "history": h})
+	return c.JSON(http.StatusOK, map[string]any{"service": name, key: rs})
 }
 
 // suspect answers the service's suspect deploy: the latest one whose
@@ -313,22 +320,7 @@ func (g *Gate) suspect(c echo.Context) error {
 }
 
 func (g *Gate) listOverrides(c echo.Context) error {
-	name, err := g.knownService(c)
-	if err != nil {
-		return err
-	}
-	limit, err := limitParam(c)
-	if err != nil {
-		return err
-	}
-	os, err := g.cfg.Store.Overrides(c.Request().Context(), name, limit)
-	if err != nil {
-		return err
-	}
-	if os == nil {
-		os = []store.Override{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"service": name, "overrides": os})
+	return listFor(g, c, "overrides", g.cfg.Store.Overrides)
 }
 
 // overrideRequest is the body of POST /gate/{service}/overrides.

@@ -51,7 +51,7 @@ func New(cfg Config) (*Notifier, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	return &Notifier{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, now: time.Now}, nil
+	return &Notifier{cfg: cfg, client: notify.Client(cfg.Timeout), now: time.Now}, nil
 }
 
 // Resend is how often the caller must send a firing alert again so that

@@ -45,6 +45,6 @@ func (c *Config) defaults() {
 		c.Resend = time.Minute
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = notify.DefaultTimeout
 	}
 }

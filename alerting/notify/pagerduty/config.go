@@ -65,6 +65,6 @@ func (c *Config) defaults() {
 		c.Client = "slogate"
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = notify.DefaultTimeout
 	}
 }

@@ -80,7 +80,7 @@ func New(cfg Config) (*Notifier, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	return &Notifier{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, now: time.Now}, nil
+	return &Notifier{cfg: cfg, client: notify.Client(cfg.Timeout), now: time.Now}, nil
 }
 
 // Notify sends m as an alert event, or as a change event if it is a change.

@@ -76,10 +76,7 @@ func New(cfg Config) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	return &Notifier{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, now: time.Now}, nil
+	return &Notifier{cfg: cfg, client: notify.Client(cfg.Timeout), now: time.Now}, nil
 }
 
 // Notify posts m.
