@@ -391,3 +391,76 @@ func (a Alert) clone() Alert {
 	a.SLOs = slices.Clone(a.SLOs)
 	return a
 }
+
+// State is what an Evaluator remembers between evaluations: its open
+// incidents and which SLOs' ticket burns a page already covered. It is
+// plain JSON so that a restarted process carries on the same incidents
+// under the same keys instead of raising new ones.
+type State struct {
+	// Page and Ticket are the open incidents; nil when none is.
+	Page   *IncidentState `json:"page,omitempty"`
+	Ticket *IncidentState `json:"ticket,omitempty"`
+	// Covered lists the SLOs whose ticket burn a page already covered.
+	Covered []string `json:"covered,omitempty"`
+}
+
+// IncidentState is one open incident.
+type IncidentState struct {
+	Alert Alert `json:"alert"`
+	// ClearSince is when its conditions went false; zero while one holds.
+	ClearSince time.Time `json:"clearSince,omitzero"`
+}
+
+// State returns a copy of e's state.
+func (e *Evaluator) State() State {
+	var s State
+	for _, in := range []struct {
+		from *incident
+		to   **IncidentState
+	}{{e.page, &s.Page}, {e.ticket, &s.Ticket}} {
+		if in.from != nil {
+			*in.to = &IncidentState{Alert: in.from.alert.clone(), ClearSince: in.from.clearSince}
+		}
+	}
+	for _, c := range e.cfg.SLOs {
+		if e.covered[c.Name] {
+			s.Covered = append(s.Covered, c.Name)
+		}
+	}
+	return s
+}
+
+// Restore replaces e's state with s, as saved by State, so evaluation
+// continues where it left off. SLOs that are no longer configured are
+// dropped from the incidents; an incident left without SLOs is dropped
+// too, unannounced, since nothing it was about is still evaluated.
+func (e *Evaluator) Restore(s State) {
+	restore := func(is *IncidentState, sev string) *incident {
+		if is == nil || is.Alert.Severity != sev {
+			return nil
+		}
+		a := is.Alert.clone()
+		a.SLOs = slices.DeleteFunc(a.SLOs, func(s SLOAlert) bool { return !e.configured(s.SLO) })
+		if len(a.SLOs) == 0 {
+			return nil
+		}
+		return &incident{alert: a, clearSince: is.ClearSince}
+	}
+	e.page = restore(s.Page, SeverityPage)
+	e.ticket = restore(s.Ticket, SeverityTicket)
+	e.covered = map[string]bool{}
+	for _, name := range s.Covered {
+		if e.configured(name) {
+			e.covered[name] = true
+		}
+	}
+}
+
+func (e *Evaluator) configured(name string) bool {
+	for _, c := range e.cfg.SLOs {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,7 +1,10 @@
 package alerting_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -286,5 +289,85 @@ func TestEvaluatorKeepsOffHoursSLOsOutOfOpenIncidents(t *testing.T) {
 	})
 	if n := len(events[len(events)-1].Alert.SLOs); n != 1 {
 		t.Errorf("got %d SLOs in the page, want 1: the off-hours SLO must not join", n)
+	}
+}
+
+// TestEvaluatorStateSurvivesRestart runs the same ticks through one
+// evaluator and through a fresh evaluator per tick restored from the
+// previous one's state passed through JSON, as a restarted process
+// would: both must make the same transitions under the same keys.
+func TestEvaluatorStateSurvivesRestart(t *testing.T) {
+	fast, ok := burning(20), burning(0.5)
+	slow := with(with(burning(4), time.Hour, 4), 5*time.Minute, 4) // ticket only
+	seq := []map[string]budget.Status{
+		{"availability": fast, "latency": ok},
+		{"availability": fast, "latency": slow},
+		{"availability": ok, "latency": slow},
+		{"availability": ok, "latency": slow},
+		{"availability": ok, "latency": ok},
+		{"availability": ok, "latency": ok},
+		{"availability": ok, "latency": ok},
+		{"availability": ok, "latency": ok},
+		{"availability": ok, "latency": ok},
+		{"availability": ok, "latency": ok},
+	}
+	steady := newEvaluator(t, 0, "availability", "latency")
+	var want, got []alerting.Event
+	var saved []byte
+	for i, st := range seq {
+		now := t0.Add(time.Duration(i*2) * time.Minute)
+		want = append(want, steady.Evaluate(now, st)...)
+
+		restarted := newEvaluator(t, 0, "availability", "latency")
+		if saved != nil {
+			var s alerting.State
+			if err := json.Unmarshal(saved, &s); err != nil {
+				t.Fatal(err)
+			}
+			restarted.Restore(s)
+		}
+		got = append(got, restarted.Evaluate(now, st)...)
+		var err error
+		if saved, err = json.Marshal(restarted.State()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("the sequence made %d transitions, want a page and its resolve at least", len(want))
+	}
+	if !reflect.DeepEqual(summarize(got), summarize(want)) {
+		t.Errorf("restarted evaluators made\n%q\nwant\n%q", summarize(got), summarize(want))
+	}
+}
+
+func summarize(events []alerting.Event) []string {
+	var out []string
+	for _, e := range events {
+		var slos []string
+		for _, s := range e.Alert.SLOs {
+			slos = append(slos, s.SLO)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s at %s slos %v spent %.4f", e.Kind, e.Alert.Severity, e.Alert.Key,
+			e.At.Format(time.TimeOnly), slos, e.Alert.SLOs[0].Spent))
+	}
+	return out
+}
+
+func TestEvaluatorRestoreDropsUnconfiguredSLOs(t *testing.T) {
+	old := newEvaluator(t, 0, "availability", "latency")
+	old.Evaluate(t0, map[string]budget.Status{"availability": burning(20), "latency": burning(20)})
+	if n := len(old.Firing()[0].SLOs); n != 2 {
+		t.Fatalf("got %d SLOs in the page, want 2", n)
+	}
+	renamed := newEvaluator(t, 0, "latency", "errors")
+	renamed.Restore(old.State())
+	firing := renamed.Firing()
+	if len(firing) != 1 || len(firing[0].SLOs) != 1 || firing[0].SLOs[0].SLO != "latency" {
+		t.Fatalf("got %+v, want the page kept with latency only", firing)
+	}
+	gone := newEvaluator(t, 0, "errors")
+	gone.Restore(old.State())
+	if f := gone.Firing(); len(f) != 0 {
+		t.Errorf("got %+v, want no incident once none of its SLOs is configured", f)
 	}
 }

@@ -2,14 +2,14 @@ package budget
 
 import (
 	"time"
+
+	"github.com/slogate/slogate/slo"
 )
 
 // BurnWindows are the windows burn rates are computed over, shortest
-// first. Alert rules pair them (for example 5m with 1h, 30m with 6h).
-var BurnWindows = []time.Duration{
-	5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour,
-	6 * time.Hour, 24 * time.Hour, 72 * time.Hour,
-}
+// first. Alert rules pair them (for example 5m with 1h, 30m with 6h). It is
+// slo.BurnWindows, so specs are checked against the windows computed here.
+var BurnWindows = slo.BurnWindows
 
 // Status is one SLO's budget at one time. It holds no NaN or infinity, so
 // it always encodes as JSON.

@@ -38,6 +38,12 @@ type Config struct {
 	Teams []Team `yaml:"teams"`
 	// Receivers are where notifications can go.
 	Receivers []Receiver `yaml:"receivers"`
+	// SMTP is the relay email receivers send through; required when any
+	// receiver is of type email.
+	SMTP *SMTPConfig `yaml:"smtp"`
+	// Alerting says where alerts go that no team takes, and how delivery
+	// is retried and repeated.
+	Alerting AlertingConfig `yaml:"alerting"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`

@@ -63,8 +63,8 @@ type GatePolicy struct {
 type FastBurn struct {
 	// Rate is the burn-rate threshold; 0 disables the condition.
 	Rate float64 `yaml:"rate"`
-	// Windows are burn-rate windows such as 1h and 5m; each must be one of
-	// the computed windows (5m, 30m, 1h, 2h, 6h, 1d, 3d).
+	// Windows are burn-rate windows such as 1h and 5m, each one of
+	// BurnWindows (5m, 30m, 1h, 2h, 6h, 1d, 3d).
 	Windows []model.Duration `yaml:"windows"`
 }
 
@@ -91,10 +91,19 @@ type Auth struct {
 
 // Token scopes.
 const (
-	ScopeRead         = "read"
-	ScopeDeployWrite  = "deploy:write"
+	// ScopeRead reads the API when reads need a token.
+	ScopeRead = "read"
+	// ScopeDeployWrite records deploys.
+	ScopeDeployWrite = "deploy:write"
+	// ScopeGateOverride creates and ends gate overrides.
 	ScopeGateOverride = "gate:override"
+	// ScopeAlertsWrite creates and expires silences and acknowledges
+	// alerts.
+	ScopeAlertsWrite = "alerts:write"
 )
+
+// scopes are the known token scopes, in the order problems list them.
+var scopes = []string{ScopeRead, ScopeDeployWrite, ScopeGateOverride, ScopeAlertsWrite}
 
 // Token is one accepted bearer token.
 type Token struct {
@@ -105,7 +114,7 @@ type Token struct {
 	// accepted; loading lowercases it.
 	SHA256 string `yaml:"sha256"`
 	// Scopes are what the token may do: read, deploy:write,
-	// gate:override.
+	// gate:override, alerts:write.
 	Scopes []string `yaml:"scopes"`
 }
 
@@ -154,15 +163,18 @@ func DefaultAllowedChangeTypes() []string { return []string{"fix", "revert"} }
 // production. Each call returns a new slice.
 func DefaultEnvironments() []string { return []string{"production"} }
 
-// BurnRateWindows returns the windows the budget engine computes burn
-// rates over, shortest first: the only windows a fast-burn condition can
-// use. It mirrors budget.BurnWindows, which this package cannot import; a
-// test in package gate keeps the two equal. Each call returns a new slice.
-func BurnRateWindows() []time.Duration {
-	return []time.Duration{
-		5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour,
-		6 * time.Hour, 24 * time.Hour, 72 * time.Hour,
+// BurnRateWindows returns a copy of BurnWindows, the windows the budget
+// engine computes burn rates over, for callers that change the result.
+// Each call returns a new slice.
+func BurnRateWindows() []time.Duration { return slices.Clone(BurnWindows) }
+
+// burnWindowList renders BurnWindows for problems: "5m, 30m, 1h, ...".
+func burnWindowList() string {
+	names := make([]string, len(BurnWindows))
+	for i, w := range BurnWindows {
+		names[i] = model.Duration(w).String()
 	}
+	return strings.Join(names, ", ")
 }
 
 var (
@@ -239,12 +251,11 @@ func validateGate(g *GatePolicy, svc *Service, r *reporter, p string) {
 		case fb.Rate > 0 && len(fb.Windows) == 0:
 			r.add(field(fp, "windows"), "required when rate is above 0: burn-rate windows such as [1h, 5m]")
 		}
-		allowed := BurnRateWindows()
 		seen := map[model.Duration]int{}
 		for i, w := range fb.Windows {
 			wp := index(field(fp, "windows"), i)
-			if !slices.Contains(allowed, time.Duration(w)) {
-				r.add(wp, "must be one of 5m, 30m, 1h, 2h, 6h, 1d, 3d (the windows burn rates are computed over), got %s", w)
+			if !slices.Contains(BurnWindows, time.Duration(w)) {
+				r.add(wp, "must be one of %s (the windows burn rates are computed over), got %s", burnWindowList(), w)
 				continue
 			}
 			if first, dup := seen[w]; dup {
@@ -403,15 +414,13 @@ func validateAuth(a *Auth, r *reporter, p string) {
 			}
 		}
 		if len(t.Scopes) == 0 {
-			r.add(field(tp, "scopes"), "required: at least one of %s, %s, %s", ScopeRead, ScopeDeployWrite, ScopeGateOverride)
+			r.add(field(tp, "scopes"), "required: at least one of %s", strings.Join(scopes, ", "))
 		}
 		seen := map[string]int{}
 		for j, s := range t.Scopes {
 			sp := index(field(tp, "scopes"), j)
-			switch s {
-			case ScopeRead, ScopeDeployWrite, ScopeGateOverride:
-			default:
-				r.add(sp, "must be one of %s, %s, %s, got %q", ScopeRead, ScopeDeployWrite, ScopeGateOverride, s)
+			if !slices.Contains(scopes, s) {
+				r.add(sp, "must be one of %s, got %q", strings.Join(scopes, ", "), s)
 				continue
 			}
 			if first, dup := seen[s]; dup {

@@ -166,7 +166,7 @@ func TestServiceGateThresholdsAreCheckedAgainstTheConfig(t *testing.T) {
 
 func TestValidateServiceChecksAGateBuiltInCode(t *testing.T) {
 	mn, warn := 40.0, 10.0
-	s := &Service{Name: "a", Owner: Owner{Team: "t"}, SLOs: []SLO{{Name: "x", Objective: 99, Window: "7d", SLI: SLI{Push: &PushSLI{}}}},
+	s := &Service{Name: "a", Owner: Owner{Team: "t"}, Runbook: "https://runbooks.example.com/a", SLOs: []SLO{{Name: "x", Objective: 99, Window: "7d", SLI: SLI{Push: &PushSLI{}}}},
 		Gate: &GatePolicy{MinBudgetRemaining: &mn, WarnBudgetRemaining: &warn, FastBurn: &FastBurn{Rate: 14.4}}}
 	err := ValidateService(s)
 	want := "gate.warnBudgetRemaining: must be at least minBudgetRemaining (40), got 10\n" +

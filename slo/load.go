@@ -29,6 +29,9 @@ const (
 	DefaultPromInterval       = model.Duration(time.Minute)
 	DefaultPromTimeout        = model.Duration(30 * time.Second)
 	DefaultBackfillChunk      = model.Duration(6 * time.Hour)
+	DefaultSMTPTimeout        = model.Duration(30 * time.Second)
+	DefaultDeliveryDeadline   = model.Duration(15 * time.Minute)
+	DefaultRepeatInterval     = model.Duration(time.Hour)
 )
 
 const (
@@ -46,6 +49,9 @@ type Catalog struct {
 	Services []*Service
 	// Schedules are the compiled schedules by name, including AlwaysName.
 	Schedules map[string]*Schedule
+	// Warnings are what is worth fixing but does not stop slogate, in
+	// file order like problems.
+	Warnings Problems
 }
 
 // Schedule returns the compiled schedule an SLO is measured on; the
@@ -63,7 +69,8 @@ func (c *Catalog) Schedule(s SLO) *Schedule {
 // Load reads the config at configPath and every service spec it names, and
 // checks that they fit together: every SLO's schedule and source exist and
 // service names are unique. Its error is Problems listing everything wrong
-// in every file.
+// in every file, warnings included; when it loads, the warnings are in
+// Catalog.Warnings.
 func Load(configPath string) (*Catalog, error) { return load(configPath, nil) }
 
 // LoadWithSpecs is Load with the config's spec paths replaced by specs (as
@@ -116,12 +123,13 @@ func load(configPath string, specs []string) (*Catalog, error) {
 		checkServiceOnCall(ls.svc, cfg, ls.r)
 		problems = append(problems, ls.r.sorted()...)
 	}
-	if len(problems) > 0 {
+	if problems.failed() {
 		return nil, problems
 	}
 	for _, ls := range services {
 		cat.Services = append(cat.Services, ls.svc)
 	}
+	cat.Warnings = problems
 	return cat, nil
 }
 
@@ -134,10 +142,11 @@ func known(what string, names []string) string {
 
 // LoadConfig reads, defaults, resolves and validates the server config at
 // path. Relative paths in it (storage, specs, files in HTTP client configs)
-// are resolved against the config file's directory. Its error is Problems.
+// are resolved against the config file's directory. Its error is Problems;
+// warnings alone do not make it fail and are not returned.
 func LoadConfig(path string) (*Config, error) {
 	cfg, problems := loadConfig(path)
-	if len(problems) > 0 {
+	if problems.failed() {
 		return nil, problems
 	}
 	return cfg, nil
@@ -225,6 +234,7 @@ func applyDefaults(c *Config, r *reporter) {
 			s.HTTP = config.DefaultHTTPClientConfig
 		}
 	}
+	applyAlertingDefaults(c, r)
 }
 
 func validateConfig(c *Config, r *reporter) {
@@ -300,6 +310,7 @@ func validateConfig(c *Config, r *reporter) {
 
 	validateConfigGate(c, r)
 	validateOnCall(c, r)
+	validateAlertingConfig(c, r)
 }
 
 // uniqueName checks a named list entry's name; strict names follow the
@@ -344,6 +355,9 @@ func resolvePaths(c *Config, dir string) {
 		c.Sources.Prometheus[i].HTTP.SetDirectory(dir)
 	}
 	resolveOnCallPaths(c, dir)
+	if c.SMTP != nil {
+		c.SMTP.PasswordFile = joinDir(dir, c.SMTP.PasswordFile)
+	}
 }
 
 func joinDir(dir, p string) string {
@@ -356,20 +370,30 @@ func joinDir(dir, p string) string {
 // LoadServices reads service specs: each path is a spec file or a directory
 // whose *.yaml and *.yml files (not subdirectories) are specs, loaded in name
 // order. Every service is validated and service names must be unique. Its
-// error is Problems listing everything wrong in every file.
+// error is Problems listing everything wrong in every file, warnings
+// included; warnings alone do not make it fail and are dropped (see
+// LoadServicesWarnings).
 func LoadServices(paths []string) ([]*Service, error) {
+	services, _, err := LoadServicesWarnings(paths)
+	return services, err
+}
+
+// LoadServicesWarnings is LoadServices that also returns the warnings, in
+// file order, when the services load. When they do not, the warnings are in
+// the error with the problems.
+func LoadServicesWarnings(paths []string) ([]*Service, Problems, error) {
 	loaded, problems := loadServices(paths)
 	for _, ls := range loaded {
 		problems = append(problems, ls.r.sorted()...)
 	}
-	if len(problems) > 0 {
-		return nil, problems
+	if problems.failed() {
+		return nil, nil, problems
 	}
 	out := make([]*Service, len(loaded))
 	for i, ls := range loaded {
 		out[i] = ls.svc
 	}
-	return out, nil
+	return out, problems, nil
 }
 
 // loadedService is a decoded service with the reporter holding its problems,

@@ -20,7 +20,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/invali
 // TestInvalidSpecsMatchGoldenFiles loads every broken example under
 // testdata/invalid and compares the problems with the .golden file next to
 // it: a *.yaml file is loaded as a service spec, a directory as a config
-// (its slogate.yaml) with its specs.
+// (its slogate.yaml) with its specs. An example that loads must have
+// warnings, and the golden file holds those.
 func TestInvalidSpecsMatchGoldenFiles(t *testing.T) {
 	t.Chdir("..") // so problems name files as a user at the repo root sees them
 	entries, err := os.ReadDir("testdata/invalid")
@@ -29,23 +30,37 @@ func TestInvalidSpecsMatchGoldenFiles(t *testing.T) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		var load func() error
+		var load func() (Problems, error)
 		switch {
 		case e.IsDir():
-			load = func() error { _, err := Load(filepath.Join("testdata/invalid", name, "slogate.yaml")); return err }
+			load = func() (Problems, error) {
+				cat, err := Load(filepath.Join("testdata/invalid", name, "slogate.yaml"))
+				if err != nil {
+					return nil, err
+				}
+				return cat.Warnings, nil
+			}
 		case strings.HasSuffix(name, ".yaml"):
-			load = func() error { _, err := LoadServices([]string{filepath.Join("testdata/invalid", name)}); return err }
+			load = func() (Problems, error) {
+				_, warnings, err := LoadServicesWarnings([]string{filepath.Join("testdata/invalid", name)})
+				return warnings, err
+			}
 		default:
 			continue
 		}
 		base := strings.TrimSuffix(name, ".yaml")
-		t.Run(base+" is rejected with the golden problems", func(t *testing.T) {
-			err := load()
+		t.Run(base+" is reported with the golden problems", func(t *testing.T) {
+			warnings, err := load()
 			var ps Problems
-			if !errors.As(err, &ps) {
+			switch {
+			case err != nil && !errors.As(err, &ps):
 				t.Fatalf("got error %v (%T), want Problems", err, err)
+			case err == nil && len(warnings) == 0:
+				t.Fatal("loaded without problems or warnings; an example here must have some")
+			case err == nil:
+				ps = warnings
 			}
-			got := err.Error() + "\n"
+			got := ps.Error() + "\n"
 			golden := filepath.Join("testdata/invalid", base+".golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -197,6 +212,7 @@ slos:
     window: 7d
     sli:
       %s
+runbook: https://runbooks.example.com/service
 `
 
 func spec(name, sli string) string {
@@ -243,7 +259,7 @@ func TestLoadServicesCases(t *testing.T) {
 		{
 			name:  "a second YAML document is an error",
 			files: map[string]string{"a.yaml": spec("a", ratio) + "---\nname: b\n"},
-			want:  "DIR/a.yaml:10: found a second YAML document; put one per file",
+			want:  "DIR/a.yaml:11: found a second YAML document; put one per file",
 		},
 		{
 			name:  "a latency threshold of a whole number matches both spellings of le",
@@ -434,10 +450,13 @@ func TestProblemString(t *testing.T) {
 		want string
 	}{
 		{"a full problem reads FILE:LINE: FIELD: MESSAGE",
-			Problem{"checkout.yaml", 14, "slos[1].objective", "must be between 0 and 100, got 999"},
+			Problem{File: "checkout.yaml", Line: 14, Field: "slos[1].objective", Message: "must be between 0 and 100, got 999"},
 			"checkout.yaml:14: slos[1].objective: must be between 0 and 100, got 999"},
 		{"a problem without line leaves it out", Problem{File: "a.yaml", Message: "file is empty"}, "a.yaml: file is empty"},
 		{"a problem without file starts at the field", Problem{Field: "weekly[0].days", Message: "required"}, "weekly[0].days: required"},
+		{"a warning says so before its message",
+			Problem{File: "checkout.yaml", Line: 1, Field: "runbook", Message: "missing", Warning: true},
+			"checkout.yaml:1: runbook: warning: missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

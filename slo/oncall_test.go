@@ -7,11 +7,11 @@ import (
 )
 
 // TestOnCallProblemsNeverShowSecrets loads the broken on-call examples,
-// whose routing keys and webhook URLs are wrong or doubled, and checks that
-// no problem repeats a secret.
+// whose routing keys, webhook URLs and SMTP password are wrong or doubled,
+// and checks that no problem repeats a secret.
 func TestOnCallProblemsNeverShowSecrets(t *testing.T) {
-	secrets := []string{"R0UTINGKEYSECRETALICE", "R0UTINGKEYSECRETOPS", "SECRETSLACKTOKEN"}
-	for _, dir := range []string{"bad-oncall", "bad-receivers"} {
+	secrets := []string{"R0UTINGKEYSECRETALICE", "R0UTINGKEYSECRETOPS", "SECRETSLACKTOKEN", "SMTPSECRETPASSWORD"}
+	for _, dir := range []string{"bad-oncall", "bad-receivers", "bad-smtp"} {
 		t.Run(dir+" problems show no secret", func(t *testing.T) {
 			_, err := Load(filepath.Join("../testdata/invalid", dir, "slogate.yaml"))
 			if err == nil {

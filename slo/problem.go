@@ -24,10 +24,14 @@ type Problem struct {
 	Field string
 	// Message says what is wrong and what was expected.
 	Message string
+	// Warning marks something that works but is likely a mistake or a gap,
+	// such as a service without a runbook. Warnings never make loading
+	// fail.
+	Warning bool
 }
 
-// String renders p as FILE:LINE: FIELD: MESSAGE, leaving out the parts that
-// are unknown.
+// String renders p as FILE:LINE: FIELD: MESSAGE, or FILE:LINE: FIELD:
+// warning: MESSAGE for a warning, leaving out the parts that are unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.File != "" {
@@ -42,13 +46,36 @@ func (p Problem) String() string {
 		b.WriteString(p.Field)
 		b.WriteString(": ")
 	}
+	if p.Warning {
+		b.WriteString("warning: ")
+	}
 	b.WriteString(p.Message)
 	return b.String()
 }
 
 // Problems is every problem found while loading, in file order. It is the
 // error the loaders return, so callers can list each problem on its own.
+// When loading fails it holds the warnings too, in their places, so that
+// everything about a file is listed at once.
 type Problems []Problem
+
+// Count returns how many of ps are problems and how many are warnings.
+func (ps Problems) Count() (problems, warnings int) {
+	for _, p := range ps {
+		if p.Warning {
+			warnings++
+		} else {
+			problems++
+		}
+	}
+	return problems, warnings
+}
+
+// failed reports whether ps holds a problem that is not a warning.
+func (ps Problems) failed() bool {
+	n, _ := ps.Count()
+	return n > 0
+}
 
 // Error renders one problem per line.
 func (ps Problems) Error() string {
@@ -59,10 +86,10 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// err returns ps as an error, or nil when there are none; a nil Problems in
-// an error interface would not compare equal to nil.
+// err returns ps as an error, or nil when it holds nothing but warnings; a
+// nil Problems in an error interface would not compare equal to nil.
 func (ps Problems) err() error {
-	if len(ps) == 0 {
+	if !ps.failed() {
 		return nil
 	}
 	return ps
@@ -87,8 +114,26 @@ func (r *reporter) add(field, format string, args ...any) {
 	})
 }
 
-// sorted returns the problems in line order, so they read top to bottom
-// like the file; problems at the same line keep the order they were found.
+// warn records a warning at a field path. near locates it when the field
+// is not in the file (a warning about a missing field): the line of the
+// field at path near, rather than of the field's nearest parent.
+func (r *reporter) warn(field, near, format string, args ...any) {
+	line := lineOf(r.root, field)
+	if near != "" && lookup(r.root, field) == nil {
+		line = lineOf(r.root, near)
+	}
+	r.problems = append(r.problems, Problem{
+		File:    r.file,
+		Line:    line,
+		Field:   field,
+		Message: fmt.Sprintf(format, args...),
+		Warning: true,
+	})
+}
+
+// sorted returns the problems and warnings in line order, so they read top
+// to bottom like the file; those at the same line keep the order they were
+// found.
 func (r *reporter) sorted() Problems {
 	slices.SortStableFunc(r.problems, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
 	return r.problems

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -76,6 +77,8 @@ type SLO struct {
 	Schedule string `yaml:"schedule"`
 	// SLI says how good and total events are measured.
 	SLI SLI `yaml:"sli"`
+	// Alerting tunes the SLO's burn-rate alerts; nil keeps the defaults.
+	Alerting *SLOAlerting `yaml:"alerting"`
 
 	// Win is the parsed Window, set by validation.
 	Win Window `yaml:"-"`
@@ -83,6 +86,42 @@ type SLO struct {
 
 // Ratio returns the objective as a fraction between 0 and 1.
 func (s SLO) Ratio() float64 { return s.Objective / 100 }
+
+// SLOAlerting tunes when an SLO's burn-rate alerts fire.
+type SLOAlerting struct {
+	// MinBadEvents is the low-traffic guard: the fewest bad events (bad
+	// minutes, for timeslices) in a rule's long window for it to fire. Nil
+	// means the alerting default (10); 0 means no guard.
+	MinBadEvents *float64 `yaml:"minBadEvents"`
+	// Rules replace the default rules, the SRE workbook's multiwindow set
+	// scaled to the SLO's window. Nil keeps the defaults; an empty, non-nil
+	// list means no burn-rate alerts.
+	Rules []AlertRule `yaml:"rules"`
+}
+
+// AlertRule is one multiwindow burn-rate condition as written in a spec:
+// it holds when the burn rate is above Burn over both Long and Short.
+type AlertRule struct {
+	// Severity is page or ticket.
+	Severity string `yaml:"severity"`
+	// Long and Short are windows from BurnWindows, Short shorter than
+	// Long: the long window says the burn is significant, the short one
+	// that it is still going on.
+	Long  model.Duration `yaml:"long"`
+	Short model.Duration `yaml:"short"`
+	// Burn is the burn-rate threshold, above 0 (14.4 spends 2% of a
+	// 30-day budget in an hour).
+	Burn float64 `yaml:"burn"`
+}
+
+// BurnWindows are the windows burn rates are computed over, shortest
+// first: the only windows alert rules and the gate's fast-burn condition
+// can use. The budget engine computes exactly these (budget.BurnWindows is
+// this slice); do not change it.
+var BurnWindows = []time.Duration{
+	5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour,
+	6 * time.Hour, 24 * time.Hour, 72 * time.Hour,
+}
 
 // SLI says where an SLO's good and total events come from. Exactly one of
 // Ratio, Latency and Push is set.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -88,6 +89,8 @@ func validateService(s *Service, r *reporter) {
 		if msg := checkHTTPURL(s.Runbook); msg != "" {
 			r.add("runbook", "%s", msg)
 		}
+	} else {
+		r.warn("runbook", "name", "missing: alerts for this service will carry no runbook link; set runbook to a URL that says what to do when its SLOs burn")
 	}
 	checkLabels(s.Labels, r, "labels")
 	if len(s.SLOs) == 0 {
@@ -153,6 +156,51 @@ func validateSLO(o *SLO, r *reporter, p string) {
 		r.add(field(p, "schedule"), "must name a schedule from the server config, got %q", o.Schedule)
 	}
 	validateSLI(&o.SLI, r, field(p, "sli"))
+	if o.Alerting != nil {
+		validateSLOAlerting(o.Alerting, r, field(p, "alerting"))
+	}
+}
+
+// validateSLOAlerting checks an SLO's alerting section: the low-traffic
+// guard and rules whose windows are burn windows.
+func validateSLOAlerting(a *SLOAlerting, r *reporter, p string) {
+	if v := a.MinBadEvents; v != nil && (!(*v >= 0) || math.IsInf(*v, 1)) {
+		r.add(field(p, "minBadEvents"), "must be a number of bad events of 0 or more (0 turns the guard off), got %s", formatFloat(*v))
+	}
+	for i, ru := range a.Rules {
+		rp := index(field(p, "rules"), i)
+		switch ru.Severity {
+		case "page", "ticket":
+		case "":
+			r.add(field(rp, "severity"), "required: page or ticket")
+		default:
+			r.add(field(rp, "severity"), "must be page or ticket, got %q", ru.Severity)
+		}
+		longOK := checkBurnWindow(ru.Long, r, field(rp, "long"))
+		shortOK := checkBurnWindow(ru.Short, r, field(rp, "short"))
+		if longOK && shortOK && ru.Short >= ru.Long {
+			r.add(field(rp, "short"), "must be shorter than long (%s), got %s", ru.Long, ru.Short)
+		}
+		switch {
+		case ru.Burn == 0 && r.root != nil && lookup(r.root, field(rp, "burn")) == nil:
+			r.add(field(rp, "burn"), "required: the burn-rate threshold, above 0, such as 14.4")
+		case !(ru.Burn > 0) || math.IsInf(ru.Burn, 1):
+			r.add(field(rp, "burn"), "must be a burn rate above 0 such as 14.4, got %s", formatFloat(ru.Burn))
+		}
+	}
+}
+
+// checkBurnWindow reports a rule window that is not one of BurnWindows.
+func checkBurnWindow(w model.Duration, r *reporter, p string) bool {
+	switch {
+	case w == 0:
+		r.add(p, "required: one of %s (the windows burn rates are computed over)", burnWindowList())
+	case !slices.Contains(BurnWindows, time.Duration(w)):
+		r.add(p, "must be one of %s (the windows burn rates are computed over), got %s", burnWindowList(), w)
+	default:
+		return true
+	}
+	return false
 }
 
 func validateSLI(s *SLI, r *reporter, p string) {

@@ -1,5 +1,6 @@
-// Package api serves the alerting side of slogate over HTTP: who is on
-// call for a team, and a dry run of where an alert would be routed.
+// Package api serves the alerting side of slogate over HTTP: open and
+// recent alerts, who is on call for a team, a dry run of where an alert
+// would be routed, the notification log, silences and acknowledgements.
 package api
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slogate/slogate/alerting/dispatch"
 	"github.com/slogate/slogate/alerting/oncall"
 	"github.com/slogate/slogate/alerting/outbox"
 	"github.com/slogate/slogate/slo"
@@ -28,18 +30,54 @@ type Handler struct {
 	Suspect func(ctx context.Context, service string) (string, error)
 	// Outbox lists notifications; may be nil.
 	Outbox *outbox.Outbox
+	// Alerts returns the open and recently resolved alerts; may be nil.
+	Alerts func() []dispatch.Alert
+	// Silences serves silences and acknowledgements; may be nil.
+	Silences *SilenceHandler
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
-// Register adds the routes to grp, mounted at /api/v1, behind read.
-func (h *Handler) Register(grp *echo.Group, read echo.MiddlewareFunc) {
+// Register adds the routes to grp, mounted at /api/v1: reads behind read,
+// changes (silences, acknowledgements) behind write.
+func (h *Handler) Register(grp *echo.Group, read, write echo.MiddlewareFunc) {
 	if h.Now == nil {
 		h.Now = time.Now
 	}
+	if h.Silences != nil {
+		if h.Silences.Now == nil {
+			h.Silences.Now = h.Now
+		}
+		h.Silences.Register(grp, read, write)
+	}
+	grp.GET("/alerts", h.alerts, read)
 	grp.GET("/oncall/:team", h.onCall, read)
 	grp.GET("/route", h.route, read)
 	grp.GET("/notifications", h.notifications, read)
+}
+
+// alerts lists the open alerts, pages first, then the recently resolved
+// ones, newest first: ?service=&state=firing|silenced|resolved.
+func (h *Handler) alerts(c echo.Context) error {
+	out := []dispatch.Alert{}
+	if h.Alerts == nil {
+		return c.JSON(http.StatusOK, map[string]any{"alerts": out})
+	}
+	svc, st := c.QueryParam("service"), c.QueryParam("state")
+	switch st {
+	case "", "firing", "silenced", "resolved":
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("state: must be firing, silenced or resolved, got %q", st))
+	}
+	if svc != "" && h.Services[svc] == nil {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %q not found", svc))
+	}
+	for _, a := range h.Alerts() {
+		if (svc == "" || a.Service == svc) && (st == "" || a.State == st) {
+			out = append(out, a)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"alerts": out})
 }
 
 // notifications lists every notification, newest first, with its

@@ -90,6 +90,22 @@ type Message struct {
 	// lasted and what fraction of the whole error budget it spent.
 	Lasted      Duration `json:"lasted,omitzero"`
 	BudgetSpent float64  `json:"budget_spent,omitempty"`
+	// Repeat counts how often this trigger was sent before: 0 for the
+	// first, 1 for the first reminder of an unacknowledged page, and so on.
+	Repeat int `json:"repeat,omitempty"`
+	// Mentions are people to call out by name in this receiver's message,
+	// such as the author of the suspect deploy in the team's channel.
+	Mentions []Mention `json:"mentions,omitempty"`
+}
+
+// Mention is a person called out in a message.
+type Mention struct {
+	// Person names them in the people directory.
+	Person string `json:"person"`
+	// Slack is their Slack user id, for an @-mention; may be empty.
+	Slack string `json:"slack,omitempty"`
+	// Reason says why they are called out.
+	Reason string `json:"reason,omitempty"`
 }
 
 // BurnRate is the burn rate over one pair of windows of a multiwindow
@@ -201,6 +217,9 @@ func (m *Message) Text() string {
 	}
 	if m.Lasted != 0 {
 		line("Lasted", "%s", m.Lasted)
+	}
+	for _, p := range m.Mentions {
+		line("Attention", "%s (%s)", p.Person, p.Reason)
 	}
 	if m.BudgetSpent != 0 {
 		line("Budget spent", "%.1f%%", m.BudgetSpent*100)

@@ -45,6 +45,7 @@ type Directory struct {
 	order     []string // people names in config order, for author matching
 	teams     map[string]*team
 	receivers map[string]slo.Receiver
+	defaults  []string // alerting.receivers: the route of alerts no team receives
 }
 
 type team struct {
@@ -81,6 +82,7 @@ func New(cfg *slo.Config) (*Directory, error) {
 	for _, r := range c.Receivers {
 		d.receivers[r.Name] = r
 	}
+	d.defaults = slices.Clone(cfg.Alerting.Receivers)
 	for _, t := range c.Teams {
 		tm := &team{cfg: t}
 		if t.Rotation != nil {
@@ -339,7 +341,10 @@ type Route struct {
 // A page goes to the on-call person's PagerDuty and the team channel; a
 // ticket goes only to non-paging receivers: the team channel and the
 // on-call person's email. A service's alerting.page or alerting.ticket list,
-// when set, replaces those defaults for its severity. When suspectAuthor
+// when set, replaces those defaults for its severity. When that reaches
+// nobody (the team is not configured, or has neither channel nor anyone on
+// call), the config's alerting.receivers take the alert, less the paging
+// ones for a ticket. When suspectAuthor
 // (the suspect deploy's author, a person's name or email, or "Name
 // <email>") is someone other than the on-call person, they are told without
 // being paged: mentioned in a Slack receiver of the route when they have a
@@ -401,6 +406,19 @@ func (d *Directory) Route(service *slo.Service, severity, suspectAuthor string, 
 		}
 	}
 
+	if len(rt.Recipients) == 0 {
+		for _, name := range d.defaults {
+			rc, ok := d.receivers[name]
+			switch {
+			case !ok:
+				rt.Notes = append(rt.Notes, fmt.Sprintf("alerting.receivers names unknown receiver %q", name))
+			case severity == SeverityTicket && rc.Paging():
+			default:
+				b.add(Recipient{Receiver: name, Type: rc.Type, Paging: rc.Paging(),
+					Reason: "alerting.receivers: the default route for alerts no team receives"})
+			}
+		}
+	}
 	if suspectAuthor != "" {
 		d.addAuthor(b, suspectAuthor, onCall)
 	}

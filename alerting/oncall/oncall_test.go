@@ -19,6 +19,9 @@ import (
 // over the 29 Mar change), Bob (30 Mar), Carol (6 Apr), ... Alice (19 Oct,
 // over the 25 Oct change), Bob (26 Oct).
 const testConfig = `specs: [specs]
+smtp: {addr: "smtp.example.com:587", from: slogate@example.com}
+alerting:
+  receivers: [ops-pd, ops-mail]
 people:
   - {name: Alice, email: alice@example.com, slack: U0ALICE, pagerduty: alice-routing-key}
   - {name: Bob, email: bob@example.com, slack: U0BOB, pagerdutyFile: secrets/bob}
@@ -335,9 +338,14 @@ func TestRoute(t *testing.T) {
 			note: `team "search" has no rotation`,
 		},
 		{
-			name: "a service whose team is not configured reaches nobody", service: orphan, severity: "page", now: aliceOnCall,
-			want: "",
-			note: "nobody would be notified",
+			name: "a page of a service whose team is not configured takes the default route", service: orphan, severity: "page", now: aliceOnCall,
+			want:   "pagerduty ops-pd (paging), email ops-mail",
+			reason: "alerting.receivers: the default route for alerts no team receives",
+			note:   `team "nobody" is not configured`,
+		},
+		{
+			name: "a ticket's default route skips paging receivers", service: orphan, severity: "ticket", now: aliceOnCall,
+			want: "email ops-mail",
 		},
 	}
 	for _, tt := range tests {

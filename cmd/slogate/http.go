@@ -14,6 +14,7 @@ import (
 	alertapi "github.com/slogate/slogate/alerting/api"
 	"github.com/slogate/slogate/budget/monitor"
 	gateapi "github.com/slogate/slogate/gate/api"
+	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/ui/api"
 )
 
@@ -51,7 +52,7 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 	(&api.Handler{Monitor: mon, Sources: srcs.health}).Register(e.Group("/api/v1", auth.Read()))
 	v1.POST("/events", echo.WrapHandler(push))
 	gt.Register(v1)
-	alerts.Register(v1, auth.Read())
+	alerts.Register(v1, auth.Read(), auth.Require(slo.ScopeAlertsWrite))
 	return e
 }
 

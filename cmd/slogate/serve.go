@@ -23,6 +23,7 @@ import (
 	"github.com/slogate/slogate/alerting/notify"
 	"github.com/slogate/slogate/alerting/oncall"
 	"github.com/slogate/slogate/alerting/outbox"
+	"github.com/slogate/slogate/alerting/state"
 	"github.com/slogate/slogate/budget/monitor"
 	"github.com/slogate/slogate/budget/store"
 	"github.com/slogate/slogate/cmd/slogate/demo"
@@ -94,9 +95,13 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 			for _, p := range ps {
 				fmt.Fprintln(os.Stderr, p.String())
 			}
-			return fmt.Errorf("invalid configuration: %d problem(s)", len(ps))
+			n, _ := ps.Count()
+			return fmt.Errorf("invalid configuration: %d problem(s)", n)
 		}
 		return err
+	}
+	for _, w := range cat.Warnings {
+		log.Warn("configuration warning", "problem", w.String())
 	}
 	cfg := cat.Config
 	if o.listen != "" {
@@ -154,6 +159,10 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	gt, err = gateapi.New(ctx, gateapi.Config{
 		Catalog: cat, Monitor: mon, Store: gst, Auth: auth,
 		Logger: log.With("component", "gate"), ExternalURL: strings.TrimRight(external, "/"),
+		OnDeploy: func(ctx context.Context, d gatestore.Deploy) {
+			disp.Change(ctx, d.Service, notify.Deploy{Version: d.Version, Commit: d.Commit, Author: d.Author,
+				At: d.StartedAt, Impact: d.ImpactClass}, time.Now())
+		},
 	})
 	if err != nil {
 		return err
@@ -182,22 +191,36 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 	if len(skipped) > 0 {
-		log.Warn("receivers without a notifier yet (email needs an SMTP relay)", "receivers", skipped)
+		log.Warn("receivers without a notifier (email needs the smtp section)", "receivers", skipped)
 	}
-	// Without receivers there is no one to tell: no outbox, no dispatch.
+	mem, err := state.Open(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	// Without receivers there is no one to tell: alerts are evaluated and
+	// listed, but no outbox delivers them.
 	var ob *outbox.Outbox
+	var enqueue dispatch.Enqueuer
 	if len(notifiers) > 0 {
 		if ob, err = outbox.Open(ctx, outbox.Config{Path: cfg.Storage, Notifiers: notifiers, Metrics: set,
+			Fallback: cfg.Alerting.Fallback, Deadline: time.Duration(cfg.Alerting.Deadline),
 			Logger: log.With("component", "outbox")}); err != nil {
 			return err
 		}
 		defer ob.Close()
-		if disp, err = dispatch.New(dispatch.Config{Catalog: cat, Directory: dir, Outbox: ob, Suspect: suspect,
-			ExternalURL: external, Logger: log.With("component", "alerting")}); err != nil {
-			return err
-		}
+		enqueue = ob
+	} else {
+		log.Info("no receivers configured: alerts are evaluated and listed, nobody is notified")
 	}
-	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob,
+	if disp, err = dispatch.New(ctx, dispatch.Config{Catalog: cat, Directory: dir, Outbox: enqueue, Receivers: notifiers,
+		Memory: mem, Suspect: suspect, ExternalURL: external, RepeatInterval: time.Duration(cfg.Alerting.RepeatInterval),
+		Logger: log.With("component", "alerting")}); err != nil {
+		return err
+	}
+	defer disp.Wait()
+	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts,
+		Silences: &alertapi.SilenceHandler{Store: mem, Actor: gateapi.Actor, Services: services},
 		Suspect: func(ctx context.Context, service string) (string, error) {
 			d, err := suspect(ctx, service)
 			if d == nil || err != nil {

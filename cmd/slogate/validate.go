@@ -23,13 +23,15 @@ func newValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [--config FILE] [PATH...]",
 		Short: "Check specs and server configs and list every problem",
-		Long: `Validate checks each PATH and prints every problem as FILE:LINE: FIELD: MESSAGE.
+		Long: `Validate checks each PATH and prints every problem as FILE:LINE: FIELD: MESSAGE,
+and every warning as FILE:LINE: FIELD: warning: MESSAGE.
 
 A PATH is a spec file (*.yaml, *.yml), a directory of spec files, or a
 directory holding a server config named slogate.yaml, which is checked with
 all the specs it names. Other files are skipped. With --config, the PATHs are
 checked as the specs of that config: their schedules and sources must exist
-in it. It exits 1 when there is any problem, 0 when all is valid.`,
+in it. It exits 1 when there is any problem, 0 when all is valid; warnings
+alone (such as a service without a runbook) do not fail.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if config == "" && len(args) == 0 {
 				return errors.New("nothing to validate: give spec files or directories, or --config")
@@ -45,14 +47,16 @@ in it. It exits 1 when there is any problem, 0 when all is valid.`,
 	return cmd
 }
 
-// validate checks config and paths, prints problems to out and a summary
-// to errOut, and reports whether everything is valid.
+// validate checks config and paths, prints problems and warnings to out
+// and a summary to errOut, and reports whether everything is valid:
+// warnings alone do not make it invalid.
 func validate(out, errOut io.Writer, config string, paths []string) bool {
-	var problems slo.Problems
+	var problems slo.Problems // with the warnings, in file order
 	var other []error
 	services := 0
-	collect := func(n int, err error) {
+	collect := func(n int, warnings slo.Problems, err error) {
 		services += n
+		problems = append(problems, warnings...)
 		var ps slo.Problems
 		switch {
 		case errors.As(err, &ps):
@@ -61,9 +65,15 @@ func validate(out, errOut io.Writer, config string, paths []string) bool {
 			other = append(other, err)
 		}
 	}
+	fromCatalog := func(cat *slo.Catalog, err error) {
+		if cat == nil {
+			collect(0, nil, err)
+			return
+		}
+		collect(len(cat.Services), cat.Warnings, err)
+	}
 	if config != "" {
-		cat, err := slo.LoadWithSpecs(config, paths)
-		collect(count(cat), err)
+		fromCatalog(slo.LoadWithSpecs(config, paths))
 	} else {
 		var specs []string
 		for _, p := range paths {
@@ -72,8 +82,7 @@ func validate(out, errOut io.Writer, config string, paths []string) bool {
 			case err != nil:
 				other = append(other, fmt.Errorf("validate: %w", err))
 			case fi.IsDir() && isConfig(filepath.Join(p, configName)):
-				cat, err := slo.Load(filepath.Join(p, configName))
-				collect(count(cat), err)
+				fromCatalog(slo.Load(filepath.Join(p, configName)))
 			case fi.IsDir(), isYAML(p):
 				specs = append(specs, p)
 			default:
@@ -81,8 +90,8 @@ func validate(out, errOut io.Writer, config string, paths []string) bool {
 			}
 		}
 		if len(specs) > 0 {
-			svcs, err := slo.LoadServices(specs)
-			collect(len(svcs), err)
+			svcs, warnings, err := slo.LoadServicesWarnings(specs)
+			collect(len(svcs), warnings, err)
 		}
 	}
 	for _, p := range problems {
@@ -91,19 +100,17 @@ func validate(out, errOut io.Writer, config string, paths []string) bool {
 	for _, err := range other {
 		fmt.Fprintln(out, err)
 	}
-	if n := len(problems) + len(other); n > 0 {
-		fmt.Fprintf(errOut, "%d problem(s)\n", n)
+	n, warnings := problems.Count()
+	switch n += len(other); {
+	case n > 0:
+		fmt.Fprintf(errOut, "%d problem(s), %d warning(s)\n", n, warnings)
 		return false
+	case warnings > 0:
+		fmt.Fprintf(errOut, "ok: %d service(s) valid, %d warning(s)\n", services, warnings)
+	default:
+		fmt.Fprintf(errOut, "ok: %d service(s) valid\n", services)
 	}
-	fmt.Fprintf(errOut, "ok: %d service(s) valid\n", services)
 	return true
-}
-
-func count(c *slo.Catalog) int {
-	if c == nil {
-		return 0
-	}
-	return len(c.Services)
 }
 
 // isConfig reports whether p is a server config rather than a service

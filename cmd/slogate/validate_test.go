@@ -40,13 +40,48 @@ func TestValidate(t *testing.T) {
 		}
 	})
 
+	t.Run("a spec with only warnings is valid and its warnings are listed and counted", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if !validate(&out, &errOut, "", []string{"testdata/invalid/no-runbook.yaml"}) {
+			t.Fatalf("validate failed a spec with only warnings:\n%s", out.String())
+		}
+		want, err := os.ReadFile("testdata/invalid/no-runbook.golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != string(want) {
+			t.Errorf("got output\n%s\nwant\n%s", out.String(), want)
+		}
+		if got, want := errOut.String(), "ok: 1 service(s) valid, 1 warning(s)\n"; got != want {
+			t.Errorf("got summary %q, want %q", got, want)
+		}
+	})
+
+	t.Run("problems and warnings are counted apart", func(t *testing.T) {
+		spec := filepath.Join(t.TempDir(), "shop.yaml")
+		err := os.WriteFile(spec, []byte("name: shop\nowner: {team: platform}\nslos:\n  - {name: a, objective: 100, window: 7d, sli: {push: {}}}\n"), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		if validate(&out, &errOut, "", []string{spec}) {
+			t.Fatalf("validate passed a spec with a problem:\n%s", out.String())
+		}
+		if !strings.Contains(out.String(), spec+":1: runbook: warning: missing: ") {
+			t.Errorf("output lacks the runbook warning:\n%s", out.String())
+		}
+		if got, want := errOut.String(), "1 problem(s), 1 warning(s)\n"; got != want {
+			t.Errorf("got summary %q, want %q", got, want)
+		}
+	})
+
 	t.Run("the example setup is valid", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if !validate(&out, &errOut, "testdata/slogate.yaml", nil) {
 			t.Fatalf("testdata/slogate.yaml is invalid:\n%s", out.String())
 		}
-		if !strings.HasPrefix(errOut.String(), "ok: 5 service(s)") {
-			t.Fatalf("got %q, want ok for 5 services", errOut.String())
+		if got, want := errOut.String(), "ok: 5 service(s) valid\n"; got != want {
+			t.Fatalf("got %q, want %q: the example setup has no warnings either", got, want)
 		}
 	})
 

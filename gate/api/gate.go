@@ -42,6 +42,9 @@ type Config struct {
 	Now func() time.Time
 	// ExternalURL is slogate's address for people, for links in answers.
 	ExternalURL string
+	// OnDeploy, if set, is called with each deploy once it is stored,
+	// e.g. to send it to PagerDuty as a change event. It must not block.
+	OnDeploy func(ctx context.Context, d store.Deploy)
 }
 
 func (c *Config) defaults() error {

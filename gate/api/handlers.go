@@ -496,6 +496,9 @@ func (g *Gate) addDeploy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if g.cfg.OnDeploy != nil {
+		g.cfg.OnDeploy(c.Request().Context(), d)
+	}
 	return c.JSON(http.StatusCreated, d)
 }
 

@@ -20,6 +20,8 @@ const (
 	maxHeader    = 150
 	maxFields    = 10
 	maxFieldText = 2000
+	// maxSectionText is Slack's limit on a section block's text.
+	maxSectionText = 3000
 )
 
 // Message is the incoming webhook body.
@@ -116,6 +118,19 @@ func Render(m *notify.Message) *Message {
 	}
 	if len(fields) > 0 {
 		out.Blocks = append(out.Blocks, Block{Type: "section", Fields: fields})
+	}
+	if len(m.Mentions) > 0 {
+		var who []string
+		for _, p := range m.Mentions {
+			name := escape(p.Person)
+			if p.Slack != "" {
+				name = "<@" + p.Slack + ">"
+			}
+			who = append(who, name+" ("+escape(p.Reason)+")")
+		}
+		out.Text += "\n" + strings.Join(who, ", ")
+		out.Blocks = append(out.Blocks, Block{Type: "section", Text: &Text{Type: "mrkdwn",
+			Text: cut("*Attention:* "+strings.Join(who, ", "), maxSectionText)}})
 	}
 	if m.Deploy != nil {
 		out.Blocks = append(out.Blocks, Block{Type: "context", Elements: []Element{

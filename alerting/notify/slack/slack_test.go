@@ -82,6 +82,22 @@ func TestRenderEscapesMarkup(t *testing.T) {
 	}
 }
 
+func TestRenderMentionsPeopleBySlackID(t *testing.T) {
+	m := notifytest.Message()
+	m.Mentions = []notify.Mention{
+		{Person: "bob", Slack: "U0BOB", Reason: "bob authored the suspect deploy"},
+		{Person: "<dan>", Reason: "no slack id"},
+	}
+	got := Render(m)
+	if !strings.Contains(got.Text, "<@U0BOB> (bob authored the suspect deploy)") {
+		t.Errorf("text %q does not @-mention bob", got.Text)
+	}
+	body, _ := json.Marshal(got)
+	if !strings.Contains(string(body), `*Attention:* \u003c@U0BOB\u003e`) || !strings.Contains(string(body), `\u0026lt;dan\u0026gt;`) {
+		t.Errorf("blocks %s: want an attention section mentioning bob and dan's name escaped", body)
+	}
+}
+
 func TestNotifyKeepsTheContract(t *testing.T) {
 	notifytest.CheckContract(t, func(t *testing.T, url string) notify.Notifier {
 		n, err := New(Config{URL: notify.Secret(url)})
