@@ -47,6 +47,10 @@ type AlertingConfig struct {
 	// RepeatInterval is how often a firing page nobody acknowledged is
 	// sent again; default 1h, and 0 (written as 0s) means never.
 	RepeatInterval model.Duration `yaml:"repeatInterval"`
+	// PagerDutyURL is the Events API v2 endpoint people's own routing keys
+	// are sent to; default PagerDuty's (US) service region. Set it to
+	// https://events.eu.pagerduty.com/v2/enqueue for the EU region.
+	PagerDutyURL string `yaml:"pagerdutyURL"`
 }
 
 // applyAlertingDefaults fills the smtp and alerting sections' defaults.
@@ -106,6 +110,11 @@ func validateAlertingConfig(c *Config, r *reporter) {
 	positive(a.Deadline, r, field("alerting", "deadline"))
 	if a.RepeatInterval < 0 {
 		r.add(field("alerting", "repeatInterval"), "must not be negative (0s never repeats), got %s", a.RepeatInterval)
+	}
+	if a.PagerDutyURL != "" {
+		if msg := checkHTTPURL(a.PagerDutyURL); msg != "" {
+			r.add(field("alerting", "pagerdutyURL"), "%s", msg)
+		}
 	}
 }
 

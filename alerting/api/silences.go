@@ -1,10 +1,8 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -16,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slogate/slogate/alerting/state"
+	"github.com/slogate/slogate/httpapi"
 	"github.com/slogate/slogate/slo"
 )
 
@@ -83,12 +82,12 @@ type silenceRequest struct {
 
 func (h *SilenceHandler) addSilence(c echo.Context) error {
 	var r silenceRequest
-	if err := decodeStrictJSON(c, &r); err != nil {
+	if err := httpapi.Decode(c, &r); err != nil {
 		return err
 	}
 	now := h.Now().UTC()
 	if r.Service == "" {
-		return badField("service", "required")
+		return httpapi.BadRequest("service", "required")
 	}
 	if err := h.knownServiceSLO(r.Service, r.SLO); err != nil {
 		return err
@@ -97,25 +96,25 @@ func (h *SilenceHandler) addSilence(c echo.Context) error {
 	if r.StartsAt != "" {
 		t, err := time.Parse(time.RFC3339, r.StartsAt)
 		if err != nil {
-			return badField("startsAt", "must be an RFC 3339 time such as 2026-11-25T10:00:00Z, got %q", r.StartsAt)
+			return httpapi.BadRequest("startsAt", "must be an RFC 3339 time such as 2026-11-25T10:00:00Z, got %q", r.StartsAt)
 		}
 		sil.StartsAt = t
 	}
 	switch {
 	case r.EndsAt != "" && r.Duration != "":
-		return badField("duration", "cannot be given with endsAt; give one of them")
+		return httpapi.BadRequest("duration", "cannot be given with endsAt; give one of them")
 	case r.EndsAt == "" && r.Duration == "":
-		return badField("endsAt", "required: give endsAt as an RFC 3339 time, or duration such as 2h or 1d")
+		return httpapi.BadRequest("endsAt", "required: give endsAt as an RFC 3339 time, or duration such as 2h or 1d")
 	case r.EndsAt != "":
 		t, err := time.Parse(time.RFC3339, r.EndsAt)
 		if err != nil {
-			return badField("endsAt", "must be an RFC 3339 time such as 2026-11-25T12:00:00Z, got %q", r.EndsAt)
+			return httpapi.BadRequest("endsAt", "must be an RFC 3339 time such as 2026-11-25T12:00:00Z, got %q", r.EndsAt)
 		}
 		sil.EndsAt = t
 	default:
 		d, err := parsePositiveDuration(r.Duration)
 		if err != nil {
-			return badField("duration", "must be a positive duration such as 90m, 2h or 1d, got %q", r.Duration)
+			return httpapi.BadRequest("duration", "must be a positive duration such as 90m, 2h or 1d, got %q", r.Duration)
 		}
 		from := now // as the store does: a silence starts now at the earliest
 		if sil.StartsAt.After(now) {
@@ -162,7 +161,7 @@ func (h *SilenceHandler) listSilences(c echo.Context) error {
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > state.MaxLimit {
-			return badField("limit", "must be a whole number from 1 to %d, got %q", state.MaxLimit, s)
+			return httpapi.BadRequest("limit", "must be a whole number from 1 to %d, got %q", state.MaxLimit, s)
 		}
 		f.Limit = n
 	}
@@ -176,7 +175,7 @@ func (h *SilenceHandler) listSilences(c echo.Context) error {
 	case state.StateExpired:
 		f.ExpiredAt = now
 	default:
-		return badField("state", "must be one of %s, got %q", strings.Join(silenceStates, ", "), st)
+		return httpapi.BadRequest("state", "must be one of %s, got %q", strings.Join(silenceStates, ", "), st)
 	}
 	ss, err := h.Store.ListSilences(c.Request().Context(), f)
 	if err != nil {
@@ -218,7 +217,7 @@ func (h *SilenceHandler) expireSilence(c echo.Context) error {
 func silenceID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, badField("id", "must be a silence's number, got %q", c.Param("id"))
+		return 0, httpapi.BadRequest("id", "must be a silence's number, got %q", c.Param("id"))
 	}
 	return id, nil
 }
@@ -248,11 +247,11 @@ type ackRequest struct {
 // again changes nothing and answers the first acknowledgement.
 func (h *SilenceHandler) acknowledge(c echo.Context) error {
 	var r ackRequest
-	if err := decodeStrictJSON(c, &r); err != nil {
+	if err := httpapi.Decode(c, &r); err != nil {
 		return err
 	}
 	if strings.TrimSpace(r.Key) == "" {
-		return badField("key", "required: the dedup key of the alert, such as checkout/page/1764000000")
+		return httpapi.BadRequest("key", "required: the dedup key of the alert, such as checkout/page/1764000000")
 	}
 	a, err := h.Store.Acknowledge(c.Request().Context(), r.Key, h.Actor(c), r.Comment, h.Now())
 	if err != nil {
@@ -265,7 +264,7 @@ func (h *SilenceHandler) acknowledge(c echo.Context) error {
 func (h *SilenceHandler) getAck(c echo.Context) error {
 	key := c.QueryParam("key")
 	if key == "" {
-		return badField("key", "required: the dedup key of the alert, such as checkout/page/1764000000")
+		return httpapi.BadRequest("key", "required: the dedup key of the alert, such as checkout/page/1764000000")
 	}
 	a, err := h.Store.Acked(c.Request().Context(), key)
 	if err != nil {
@@ -287,7 +286,7 @@ func (h *SilenceHandler) knownServiceSLO(service, sloName string) error {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return badField("service", "unknown service %q%s", service, didYouMean(service, names, "known services"))
+		return httpapi.BadRequest("service", "unknown service %q%s", service, didYouMean(service, names, "known services"))
 	}
 	if sloName == "" {
 		return nil
@@ -297,7 +296,7 @@ func (h *SilenceHandler) knownServiceSLO(service, sloName string) error {
 		names[i] = s.Name
 	}
 	if !slices.Contains(names, sloName) {
-		return badField("slo", "service %q has no SLO %q%s", service, sloName, didYouMean(sloName, names, "its SLOs"))
+		return httpapi.BadRequest("slo", "service %q has no SLO %q%s", service, sloName, didYouMean(sloName, names, "its SLOs"))
 	}
 	return nil
 }
@@ -305,22 +304,10 @@ func (h *SilenceHandler) knownServiceSLO(service, sloName string) error {
 // didYouMean suggests the names in known closest to name, or lists them
 // under label when none is close and they are few; "" otherwise.
 func didYouMean(name string, known []string, label string) string {
-	type cand struct {
-		name string
-		d    int
-	}
-	var cs []cand
-	for _, k := range known {
-		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
-		if d <= max(2, len(name)/3) || (len(name) >= 3 && strings.Contains(strings.ToLower(k), strings.ToLower(name))) {
-			cs = append(cs, cand{k, d})
-		}
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	if len(cs) > 0 {
-		var qs []string
-		for i := 0; i < len(cs) && i < 3; i++ {
-			qs = append(qs, strconv.Quote(cs[i].name))
+	if s := slo.Suggest(name, known); len(s) > 0 {
+		qs := make([]string, len(s))
+		for i, n := range s {
+			qs[i] = strconv.Quote(n)
 		}
 		return "; did you mean " + strings.Join(qs, " or ") + "?"
 	}
@@ -328,60 +315,4 @@ func didYouMean(name string, known []string, label string) string {
 		return "; " + label + ": " + strings.Join(known, ", ")
 	}
 	return ""
-}
-
-// levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-// badField is a 400 naming the field that is wrong.
-func badField(field, format string, args ...any) error {
-	return echo.NewHTTPError(http.StatusBadRequest, field+": "+fmt.Sprintf(format, args...))
-}
-
-// maxBodyBytes is the largest request body accepted.
-const maxBodyBytes = 1 << 20
-
-// decodeStrictJSON reads a JSON object strictly: unknown fields and
-// trailing data are errors that name what is wrong.
-func decodeStrictJSON(c echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "body must be application/json, got "+ct)
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes+1))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return badField(te.Field, "must be a %s, got %s", te.Type.String(), te.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return badField(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
-		case errors.Is(err, io.EOF):
-			return echo.NewHTTPError(http.StatusBadRequest, "body: empty; expected a JSON object")
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid JSON: "+err.Error())
-	}
-	if dec.More() {
-		return echo.NewHTTPError(http.StatusBadRequest, "body: trailing data after the JSON object")
-	}
-	return nil
 }

@@ -502,11 +502,9 @@ func (d *Dispatcher) message(spec *slo.Service, a alerting.Alert, kind string, r
 				LongWindow: notify.Duration(s.Rule.Long), ShortWindow: notify.Duration(s.Rule.Short),
 				Long: s.LongBurn, Short: s.ShortBurn, Threshold: s.Rule.Burn,
 			})
-			part := fmt.Sprintf("%s burning %.1fx its budget", s.SLO, s.LongBurn)
-			if s.Spent > 0 {
-				part += fmt.Sprintf(", %.1f%% of it gone in %s", s.Spent*100, lasted.Round(time.Minute))
-			}
-			parts = append(parts, part)
+			parts = append(parts, burnSummary(s, kind, lasted, now))
+		case kind == alerting.EventResolved:
+			parts = append(parts, fmt.Sprintf("%s spent %.1f%% of its budget", s.SLO, s.Spent*100))
 		default:
 			parts = append(parts, s.SLO+" has spent its budget")
 		}
@@ -517,10 +515,9 @@ func (d *Dispatcher) message(spec *slo.Service, a alerting.Alert, kind string, r
 	if d.cfg.ExternalURL != "" && len(m.SLOs) > 0 {
 		m.UIURL = d.cfg.ExternalURL + "/services/" + a.Service + "/slos/" + m.SLOs[0]
 	}
-	m.Summary = fmt.Sprintf("%s: %s", a.Service, strings.Join(parts, "; "))
+	m.Summary = strings.Join(parts, "; ") // the title adds the service and SLOs
 	if m.Kind == notify.KindResolve {
-		m.Summary = fmt.Sprintf("resolved after %s, %.1f%% of the budget spent: %s",
-			a.Duration.Round(time.Second), m.BudgetSpent*100, m.Summary)
+		m.Summary = fmt.Sprintf("resolved after %s: %s", shortDuration(a.Duration.Round(time.Minute)), m.Summary)
 	}
 	return m
 }
@@ -608,4 +605,33 @@ func (d *Dispatcher) Change(ctx context.Context, service string, deploy notify.D
 			d.cfg.Logger.Error("change event not stored", "service", service, "receiver", t.Receiver, "err", err)
 		}
 	}
+}
+
+// burnSummary says how fast s burns and what it cost so far, e.g.
+// "availability burning 80x its budget (13.6x over 1h), 2.2% of it gone
+// in 10m, exhausted in ~8h at this rate"; for a resolve, what it cost.
+func burnSummary(s alerting.SLOAlert, kind string, lasted time.Duration, now time.Time) string {
+	if kind == alerting.EventResolved {
+		return fmt.Sprintf("%s spent %.1f%% of its budget", s.SLO, s.Spent*100)
+	}
+	part := fmt.Sprintf("%s burning %.0fx its budget (%.1fx over %s)", s.SLO, s.ShortBurn, s.LongBurn, shortDuration(s.Rule.Long))
+	if s.Spent > 0 {
+		part += fmt.Sprintf(", %.1f%% of it gone in %s", s.Spent*100, shortDuration(lasted.Round(time.Minute)))
+	}
+	if x := s.Exhaustion1h; x != nil && x.At.After(now) {
+		part += fmt.Sprintf(", exhausted in ~%s at this rate", shortDuration(x.At.Sub(now).Round(time.Minute)))
+	}
+	return part
+}
+
+// shortDuration renders d for people: "5h", "1h30m", "20m", "45s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -93,7 +93,7 @@ func Notifiers(cfg *slo.Config, getenv func(string) string) (map[string]notify.N
 			}
 			var n notify.Notifier
 			if err == nil {
-				n, err = pagerduty.New(pagerduty.Config{RoutingKey: key})
+				n, err = pagerduty.New(pagerduty.Config{RoutingKey: key, URL: cfg.Alerting.PagerDutyURL})
 			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("person %s: pagerduty: %w", p.Name, err)

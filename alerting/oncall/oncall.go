@@ -46,6 +46,7 @@ type Directory struct {
 	teams     map[string]*team
 	receivers map[string]slo.Receiver
 	defaults  []string // alerting.receivers: the route of alerts no team receives
+	mail      bool     // an SMTP relay is configured, so people can be emailed
 }
 
 type team struct {
@@ -83,6 +84,7 @@ func New(cfg *slo.Config) (*Directory, error) {
 		d.receivers[r.Name] = r
 	}
 	d.defaults = slices.Clone(cfg.Alerting.Receivers)
+	d.mail = cfg.SMTP != nil
 	for _, t := range c.Teams {
 		tm := &team{cfg: t}
 		if t.Rotation != nil {
@@ -438,7 +440,11 @@ func (d *Directory) addOnCall(b *builder, p slo.Person, sh *Shift, severity, tea
 		}
 		return
 	}
-	if p.Email != "" {
+	switch {
+	case p.Email == "":
+	case !d.mail:
+		b.rt.Notes = append(b.rt.Notes, fmt.Sprintf("%s is on call but not emailed: the config has no smtp section", p.Name))
+	default:
 		b.add(Recipient{Type: slo.ReceiverEmail, Person: p.Name, Address: p.Email, Reason: why})
 	}
 }
@@ -471,11 +477,11 @@ func (d *Directory) addAuthor(b *builder, author string, onCall *slo.Person) {
 			}
 		}
 	}
-	if p.Email != "" {
+	if p.Email != "" && d.mail {
 		b.add(Recipient{Type: slo.ReceiverEmail, Person: p.Name, Address: p.Email, Reason: why})
 		return
 	}
-	b.rt.Notes = append(b.rt.Notes, fmt.Sprintf("suspect deploy author %s has no email and no Slack receiver in this route to be mentioned in", p.Name))
+	b.rt.Notes = append(b.rt.Notes, fmt.Sprintf("suspect deploy author %s has no Slack receiver in this route to be mentioned in and cannot be emailed (no email address or no smtp section)", p.Name))
 }
 
 // matchPerson finds the person an author string names: by name or email,

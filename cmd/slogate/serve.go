@@ -39,6 +39,9 @@ type serveOptions struct {
 	logLevel  string
 	logFormat string
 	demo      bool
+	// now is the clock; time.Now when nil. Tests run a faster one to
+	// play hours of incidents in seconds.
+	now func() time.Time
 	demoAddr  string
 }
 
@@ -87,6 +90,10 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	log, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
+	}
+	now := o.now
+	if now == nil {
+		now = time.Now
 	}
 	cat, err := slo.Load(o.config)
 	if err != nil {
@@ -158,10 +165,10 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	auth := gateapi.NewAuth(cfg.Auth)
 	gt, err = gateapi.New(ctx, gateapi.Config{
 		Catalog: cat, Monitor: mon, Store: gst, Auth: auth,
-		Logger: log.With("component", "gate"), ExternalURL: strings.TrimRight(external, "/"),
+		Logger: log.With("component", "gate"), ExternalURL: strings.TrimRight(external, "/"), Now: now,
 		OnDeploy: func(ctx context.Context, d gatestore.Deploy) {
 			disp.Change(ctx, d.Service, notify.Deploy{Version: d.Version, Commit: d.Commit, Author: d.Author,
-				At: d.StartedAt, Impact: d.ImpactClass}, time.Now())
+				At: d.StartedAt, Impact: d.ImpactClass}, now())
 		},
 	})
 	if err != nil {
@@ -204,7 +211,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	var enqueue dispatch.Enqueuer
 	if len(notifiers) > 0 {
 		if ob, err = outbox.Open(ctx, outbox.Config{Path: cfg.Storage, Notifiers: notifiers, Metrics: set,
-			Fallback: cfg.Alerting.Fallback, Deadline: time.Duration(cfg.Alerting.Deadline),
+			Fallback: cfg.Alerting.Fallback, Deadline: time.Duration(cfg.Alerting.Deadline), Now: now,
 			Logger: log.With("component", "outbox")}); err != nil {
 			return err
 		}
@@ -219,7 +226,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 	defer disp.Wait()
-	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts,
+	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts, Now: now,
 		Silences: &alertapi.SilenceHandler{Store: mem, Actor: gateapi.Actor, Services: services},
 		Suspect: func(ctx context.Context, service string) (string, error) {
 			d, err := suspect(ctx, service)
@@ -230,7 +237,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		}}
 
 	push, err := source.NewPush(source.PushConfig{
-		Services: cat.Services, Sink: sink{mon}, Now: time.Now, MaxAge: monitor.Retention(cat),
+		Services: cat.Services, Sink: sink{mon}, Now: now, MaxAge: monitor.Retention(cat),
 	})
 	if err != nil {
 		return err
@@ -253,7 +260,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := mon.Restore(ctx, time.Now()); err != nil {
+	if err := mon.Restore(ctx, now()); err != nil {
 		shutdown(srv, log)
 		return err
 	}
@@ -277,14 +284,14 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		log.Info("demo workload running", "addr", d.Addr())
 	}
 
-	if err := srcs.start(runCtx, &wg, cat, sink{mon}, set, log); err != nil {
+	if err := srcs.start(runCtx, &wg, cat, sink{mon}, set, log, now); err != nil {
 		shutdown(srv, log)
 		return err
 	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		mon.Run(runCtx, time.Duration(cfg.EvaluationInterval), time.Now)
+		mon.Run(runCtx, time.Duration(cfg.EvaluationInterval), now)
 	}()
 	go func() {
 		defer wg.Done()
@@ -326,12 +333,12 @@ type sourceSet struct {
 	proms   []*source.Prom
 }
 
-func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Catalog, sk source.Sink, set *metrics.Set, log *slog.Logger) error {
+func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Catalog, sk source.Sink, set *metrics.Set, log *slog.Logger, now func() time.Time) error {
 	cfg := cat.Config
 	if len(cfg.Sources.Scrape) > 0 {
 		sc, err := source.NewScraper(source.ScraperConfig{
 			Targets: cfg.Sources.Scrape, Services: cat.Services, Sink: sk,
-			Logger: log.With("component", "scraper"), Metrics: set, Now: time.Now,
+			Logger: log.With("component", "scraper"), Metrics: set, Now: now,
 		})
 		if err != nil {
 			return err
@@ -359,7 +366,7 @@ func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Cata
 		}
 		p, err := source.NewProm(source.PromConfig{
 			Source: ps, Services: svcs, Sink: sk, Logger: log.With("component", "prometheus", "source", ps.Name),
-			Metrics: set, Now: time.Now, Retention: monitor.Retention(cat),
+			Metrics: set, Now: now, Retention: monitor.Retention(cat),
 		})
 		if err != nil {
 			return err

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,53 +208,6 @@ func (g *Gate) decide(req *gate.Request, now time.Time, out *gate.Answer) (*verd
 // errNotReady is returned before the first evaluation.
 var errNotReady = errors.New("not ready")
 
-// suggest returns up to three known service names close to name.
-func (g *Gate) suggest(name string) []string {
-	type cand struct {
-		name string
-		d    int
-	}
-	var cs []cand
-	for _, n := range g.names {
-		d := distance(name, n)
-		if d <= max(2, len(name)/3) || (len(name) >= 3 && (containsFold(n, name) || containsFold(name, n))) {
-			cs = append(cs, cand{n, d})
-		}
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []string
-	for i := 0; i < len(cs) && i < 3; i++ {
-		out = append(out, cs[i].name)
-	}
-	return out
-}
-
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
-
 // impactDetail is what is stored on a deploy once its impact is known.
 type impactDetail struct {
 	Class         string        `json:"class"`
@@ -263,10 +215,17 @@ type impactDetail struct {
 	SLOs          []gate.Impact `json:"slos"`
 }
 
-// measureImpacts classifies every deploy whose after-window has passed.
+// earlyImpact is how long after a deploy its impact is first looked at:
+// from then on a deploy that is already significantly degraded is judged
+// so at once, so that an alert it causes names it as the suspect; other
+// deploys are judged when their whole window has passed.
+const earlyImpact = 5 * time.Minute
+
+// measureImpacts classifies every deploy whose after-window has passed,
+// and every younger one whose harm is already significant.
 func (g *Gate) measureImpacts(ctx context.Context) error {
 	now := g.cfg.Now()
-	pending, err := g.cfg.Store.PendingImpact(ctx, now.Add(-minWindow(g.policies)), 100)
+	pending, err := g.cfg.Store.PendingImpact(ctx, now.Add(-min(earlyImpact, minWindow(g.policies))), 100)
 	if err != nil {
 		return fmt.Errorf("pending impacts: %w", err)
 	}
@@ -280,10 +239,15 @@ func (g *Gate) measureImpacts(ctx context.Context) error {
 		if d.FinishedAt != nil {
 			at = *d.FinishedAt
 		}
-		if now.Before(at.Add(p.ImpactWindow)) {
-			continue
+		after := at.Add(p.ImpactWindow)
+		early := now.Before(after)
+		if early {
+			if now.Before(at.Add(min(earlyImpact, p.ImpactWindow))) {
+				continue
+			}
+			after = now.Truncate(time.Minute)
 		}
-		det := impactDetail{WindowMinutes: p.ImpactWindow.Minutes()}
+		det := impactDetail{WindowMinutes: after.Sub(at).Minutes()}
 		for _, o := range svc.SLOs {
 			if len(p.SLOs) > 0 && !slices.Contains(p.SLOs, o.Name) {
 				continue
@@ -292,13 +256,16 @@ func (g *Gate) measureImpacts(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			after, err := g.cfg.Monitor.Sum(d.Service, o.Name, at, at.Add(p.ImpactWindow))
+			got, err := g.cfg.Monitor.Sum(d.Service, o.Name, at, after)
 			if err != nil {
 				return err
 			}
-			det.SLOs = append(det.SLOs, gate.ClassifyImpact(o.Name, before, after, p.ImpactMinEvents))
+			det.SLOs = append(det.SLOs, gate.ClassifyImpact(o.Name, before, got, p.ImpactMinEvents))
 		}
 		det.Class = gate.WorstImpact(det.SLOs)
+		if early && det.Class != gate.ImpactDegraded {
+			continue // not harmful yet: judged when the window has passed
+		}
 		data, err := json.Marshal(det)
 		if err != nil {
 			return fmt.Errorf("encode impact: %w", err)
@@ -306,7 +273,8 @@ func (g *Gate) measureImpacts(ctx context.Context) error {
 		if err := g.cfg.Store.SetImpact(ctx, d.ID, det.Class, data, now); err != nil {
 			return fmt.Errorf("set impact of deploy %d: %w", d.ID, err)
 		}
-		g.cfg.Logger.Info("deploy impact measured", "deploy", d.ID, "service", d.Service, "version", d.Version, "class", det.Class)
+		g.cfg.Logger.Info("deploy impact measured", "deploy", d.ID, "service", d.Service, "version", d.Version,
+			"class", det.Class, "after", after.Sub(at))
 	}
 	return nil
 }

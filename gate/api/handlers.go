@@ -17,6 +17,7 @@ import (
 
 	"github.com/slogate/slogate/gate"
 	"github.com/slogate/slogate/gate/store"
+	"github.com/slogate/slogate/httpapi"
 	"github.com/slogate/slogate/slo"
 )
 
@@ -35,42 +36,6 @@ func (g *Gate) Register(grp *echo.Group) {
 	grp.GET("/deploys", g.listDeploys, a.Read())
 	grp.GET("/deploys/:id", g.getDeploy, a.Read())
 	grp.GET("/audit", g.audit, a.Read())
-}
-
-// badRequest is a 400 naming the field that is wrong.
-func badRequest(field, format string, args ...any) error {
-	return echo.NewHTTPError(http.StatusBadRequest, field+": "+fmt.Sprintf(format, args...))
-}
-
-// maxBody is the largest request body accepted.
-const maxBody = 1 << 20
-
-// decodeJSON reads a JSON object strictly: unknown fields and trailing data
-// are errors that name what is wrong.
-func decodeJSON(c echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "body must be application/json, got "+ct)
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return badRequest(te.Field, "must be a %s, got %s", te.Type.String(), te.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return badRequest(f, "unknown field")
-		case errors.Is(err, io.EOF):
-			return echo.NewHTTPError(http.StatusBadRequest, "body: empty; expected a JSON object")
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid JSON: "+err.Error())
-	}
-	if dec.More() {
-		return echo.NewHTTPError(http.StatusBadRequest, "body: trailing data after the JSON object")
-	}
-	return nil
 }
 
 // validEnv reports whether s is an environment name: 1 to 63 of a-z, 0-9,
@@ -110,22 +75,22 @@ type checkRequest struct {
 func (r *checkRequest) validate() error {
 	switch {
 	case r.Env != "" && !validEnv(r.Env):
-		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+		return httpapi.BadRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
 	case r.ChangeType != "" && !validChangeType(r.ChangeType):
-		return badRequest("change_type", "must be a word such as fix, revert or feat (feat! for a breaking change), got %q", r.ChangeType)
+		return httpapi.BadRequest("change_type", "must be a word such as fix, revert or feat (feat! for a breaking change), got %q", r.ChangeType)
 	case len(r.Version) > 256:
-		return badRequest("version", "at most 256 bytes, got %d", len(r.Version))
+		return httpapi.BadRequest("version", "at most 256 bytes, got %d", len(r.Version))
 	case len(r.Commit) > 256:
-		return badRequest("commit", "at most 256 bytes, got %d", len(r.Commit))
+		return httpapi.BadRequest("commit", "at most 256 bytes, got %d", len(r.Commit))
 	case len(r.Message) > 64<<10:
-		return badRequest("message", "at most 64 KiB, got %d bytes", len(r.Message))
+		return httpapi.BadRequest("message", "at most 64 KiB, got %d bytes", len(r.Message))
 	}
 	return nil
 }
 
 func (g *Gate) unknownService(name string) error {
 	msg := fmt.Sprintf("service %q not found", name)
-	if s := g.suggest(name); len(s) > 0 {
+	if s := slo.Suggest(name, g.names); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
 	} else if len(g.names) > 0 && len(g.names) <= 10 {
 		msg += "; known services: " + strings.Join(g.names, ", ")
@@ -165,7 +130,7 @@ func ok200(*gate.Answer) int { return http.StatusOK }
 func (g *Gate) check(c echo.Context) error {
 	var r checkRequest
 	if c.Request().Method == http.MethodPost {
-		if err := decodeJSON(c, &r); err != nil {
+		if err := httpapi.Decode(c, &r); err != nil {
 			return err
 		}
 	} else {
@@ -174,7 +139,7 @@ func (g *Gate) check(c echo.Context) error {
 			switch k {
 			case "env", "version", "commit", "change_type", "message":
 			default:
-				return badRequest(k, "unknown parameter; expected env, version, commit, change_type or message")
+				return httpapi.BadRequest(k, "unknown parameter; expected env, version, commit, change_type or message")
 			}
 		}
 		r = checkRequest{Env: q.Get("env"), Version: q.Get("version"), Commit: q.Get("commit"),
@@ -206,7 +171,7 @@ type flaggerWebhook struct {
 func (g *Gate) flagger(c echo.Context) error {
 	var w flaggerWebhook
 	r := c.Request()
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(io.LimitReader(r.Body, httpapi.MaxBody))
 	if err := dec.Decode(&w); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "body: invalid Flagger webhook JSON: "+err.Error())
 	}
@@ -221,7 +186,7 @@ func (g *Gate) flagger(c echo.Context) error {
 		svc = w.Name
 	}
 	if svc == "" {
-		return badRequest("metadata.service", "required (or the canary's name)")
+		return httpapi.BadRequest("metadata.service", "required (or the canary's name)")
 	}
 	cr := checkRequest{Env: w.Metadata["env"], Version: w.Metadata["version"], Commit: w.Metadata["commit"],
 		ChangeType: w.Metadata["change_type"], Message: w.Metadata["message"]}
@@ -249,7 +214,7 @@ func limitParam(c echo.Context) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 1000 {
-		return 0, badRequest("limit", "must be a whole number from 1 to 1000, got %q", s)
+		return 0, httpapi.BadRequest("limit", "must be a whole number from 1 to 1000, got %q", s)
 	}
 	return n, nil
 }
@@ -266,7 +231,7 @@ func sinceParam(c echo.Context, now time.Time) (time.Time, error) {
 	if d, err := model.ParseDuration(s); err == nil {
 		return now.Add(-time.Duration(d)), nil
 	}
-	return time.Time{}, badRequest("since", "must be RFC 3339 or a duration such as 24h or 7d, got %q", s)
+	return time.Time{}, httpapi.BadRequest("since", "must be RFC 3339 or a duration such as 24h or 7d, got %q", s)
 }
 
 func (g *Gate) knownService(c echo.Context) (string, error) {
@@ -341,7 +306,7 @@ func (g *Gate) addOverride(c echo.Context) error {
 		return err
 	}
 	var r overrideRequest
-	if err := decodeJSON(c, &r); err != nil {
+	if err := httpapi.Decode(c, &r); err != nil {
 		return err
 	}
 	r.Reason = strings.TrimSpace(r.Reason)
@@ -349,23 +314,23 @@ func (g *Gate) addOverride(c echo.Context) error {
 	d := defaultOverride
 	switch {
 	case r.Reason == "":
-		return badRequest("reason", "required: say why the gate is overridden (it is kept in the audit log)")
+		return httpapi.BadRequest("reason", "required: say why the gate is overridden (it is kept in the audit log)")
 	case len(r.Reason) > 4096:
-		return badRequest("reason", "at most 4096 bytes")
+		return httpapi.BadRequest("reason", "at most 4096 bytes")
 	case r.Env != "" && !validEnv(r.Env):
-		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+		return httpapi.BadRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
 	case len(r.By) > 256:
-		return badRequest("by", "at most 256 bytes")
+		return httpapi.BadRequest("by", "at most 256 bytes")
 	}
 	if r.Duration != "" {
 		md, err := model.ParseDuration(r.Duration)
 		if err != nil || md <= 0 {
-			return badRequest("duration", "must be a positive duration such as 30m or 2h, got %q", r.Duration)
+			return httpapi.BadRequest("duration", "must be a positive duration such as 30m or 2h, got %q", r.Duration)
 		}
 		d = time.Duration(md)
 	}
 	if d > p.MaxOverride {
-		return badRequest("duration", "at most %s for service %s, got %s", model.Duration(p.MaxOverride), name, model.Duration(d))
+		return httpapi.BadRequest("duration", "at most %s for service %s, got %s", model.Duration(p.MaxOverride), name, model.Duration(d))
 	}
 	actor := Actor(c)
 	by := r.By
@@ -394,7 +359,7 @@ func (g *Gate) endOverride(c echo.Context) error {
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return badRequest("id", "must be a number, got %q", c.Param("id"))
+		return httpapi.BadRequest("id", "must be a number, got %q", c.Param("id"))
 	}
 	// Look first, so that an override of another service is neither
 	// ended nor audited through this one's path.
@@ -443,33 +408,33 @@ var deployStatuses = []string{"succeeded", "failed", "started", "rolled_back"}
 
 func (g *Gate) addDeploy(c echo.Context) error {
 	var r deployRequest
-	if err := decodeJSON(c, &r); err != nil {
+	if err := httpapi.Decode(c, &r); err != nil {
 		return err
 	}
 	now := g.cfg.Now().UTC()
 	switch {
 	case r.Service == "":
-		return badRequest("service", "required")
+		return httpapi.BadRequest("service", "required")
 	case g.policies[r.Service] == nil:
 		msg := fmt.Sprintf("unknown service %q", r.Service)
-		if s := g.suggest(r.Service); len(s) > 0 {
+		if s := slo.Suggest(r.Service, g.names); len(s) > 0 {
 			msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
 		}
-		return badRequest("service", "%s", msg)
+		return httpapi.BadRequest("service", "%s", msg)
 	case r.Env != "" && !validEnv(r.Env):
-		return badRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
+		return httpapi.BadRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
 	case r.Version == "" && r.Commit == "":
-		return badRequest("version", "required unless commit is given")
+		return httpapi.BadRequest("version", "required unless commit is given")
 	case len(r.Version) > 256 || len(r.Commit) > 256 || len(r.Author) > 256 || len(r.URL) > 2048:
-		return badRequest("version", "version, commit and author at most 256 bytes, url at most 2048")
+		return httpapi.BadRequest("version", "version, commit and author at most 256 bytes, url at most 2048")
 	case len(r.Message) > 64<<10:
-		return badRequest("message", "at most 64 KiB")
+		return httpapi.BadRequest("message", "at most 64 KiB")
 	case r.Status != "" && !slices.Contains(deployStatuses, r.Status):
-		return badRequest("status", "must be one of %s, got %q", strings.Join(deployStatuses, ", "), r.Status)
+		return httpapi.BadRequest("status", "must be one of %s, got %q", strings.Join(deployStatuses, ", "), r.Status)
 	case r.StartedAt != nil && r.StartedAt.After(now.Add(5*time.Minute)):
-		return badRequest("started_at", "is in the future: %s", r.StartedAt.Format(time.RFC3339))
+		return httpapi.BadRequest("started_at", "is in the future: %s", r.StartedAt.Format(time.RFC3339))
 	case r.StartedAt != nil && r.FinishedAt != nil && r.FinishedAt.Before(*r.StartedAt):
-		return badRequest("finished_at", "is before started_at")
+		return httpapi.BadRequest("finished_at", "is before started_at")
 	}
 	d := store.Deploy{
 		Service: r.Service, Env: r.Env, Version: r.Version, Commit: r.Commit, Author: r.Author,
@@ -527,7 +492,7 @@ func (g *Gate) listDeploys(c echo.Context) error {
 func (g *Gate) getDeploy(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return badRequest("id", "must be a number, got %q", c.Param("id"))
+		return httpapi.BadRequest("id", "must be a number, got %q", c.Param("id"))
 	}
 	d, err := g.cfg.Store.Deploy(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {

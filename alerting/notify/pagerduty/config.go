@@ -3,6 +3,7 @@ package pagerduty
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slogate/slogate/alerting/notify"
@@ -19,7 +20,9 @@ type Config struct {
 	// RoutingKey is the integration key of the service. Secret.
 	RoutingKey notify.Secret `yaml:"routing_key"`
 	// URL and ChangeURL override the alert and change event endpoints,
-	// for tests and proxies.
+	// for other service regions, proxies and tests. A URL ending in
+	// /v2/enqueue without a ChangeURL sends change events to
+	// /v2/change/enqueue beside it.
 	URL       string `yaml:"url"`
 	ChangeURL string `yaml:"change_url"`
 	// Source is the payload source when a message has no service; "slogate".
@@ -56,7 +59,12 @@ func (c *Config) defaults() {
 		c.URL = DefaultURL
 	}
 	if c.ChangeURL == "" {
+		// A URL set for another region or a proxy takes the change
+		// events too, at the same place relative to it.
 		c.ChangeURL = DefaultChangeURL
+		if base, ok := strings.CutSuffix(c.URL, "/v2/enqueue"); ok {
+			c.ChangeURL = base + "/v2/change/enqueue"
+		}
 	}
 	if c.Source == "" {
 		c.Source = "slogate"

@@ -57,7 +57,8 @@ func TestNotifySendsEvents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := notifytest.NewReceiver(t)
 			r.Answer(202, nil, `{"status":"success","message":"Event processed","dedup_key":"checkout/availability"}`)
-			n, err := New(Config{RoutingKey: routingKey, URL: r.URL + "/v2/enqueue", ChangeURL: r.URL + "/v2/change/enqueue",
+			// No ChangeURL: change events go beside URL.
+			n, err := New(Config{RoutingKey: routingKey, URL: r.URL + "/v2/enqueue",
 				ClientURL: "https://slogate.example.com"})
 			if err != nil {
 				t.Fatal(err)
