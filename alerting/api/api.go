@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,6 +33,8 @@ type Handler struct {
 	Outbox *outbox.Outbox
 	// Alerts returns the open and recently resolved alerts; may be nil.
 	Alerts func() []dispatch.Alert
+	// Metrics writes the alert metrics to /metrics; may be nil.
+	Metrics func(w io.Writer)
 	// Silences serves silences and acknowledgements; may be nil.
 	Silences *SilenceHandler
 	// Now is the clock; default time.Now.
@@ -54,6 +57,13 @@ func (h *Handler) Register(grp *echo.Group, read, write echo.MiddlewareFunc) {
 	grp.GET("/oncall/:team", h.onCall, read)
 	grp.GET("/route", h.route, read)
 	grp.GET("/notifications", h.notifications, read)
+}
+
+// WriteMetrics writes the alert metrics, if alerts are evaluated.
+func (h *Handler) WriteMetrics(w io.Writer) {
+	if h.Metrics != nil {
+		h.Metrics(w)
+	}
 }
 
 // alerts lists the open alerts, pages first, then the recently resolved

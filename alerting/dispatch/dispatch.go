@@ -12,8 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -220,7 +223,14 @@ func (d *Dispatcher) Update(ctx context.Context, snap *monitor.Snapshot) {
 			statuses[o.Name] = o.Raw
 		}
 		wasOpen := len(s.sent) > 0
-		for _, e := range s.eval.Evaluate(now, statuses) {
+		events := s.eval.Evaluate(now, statuses)
+		if slices.ContainsFunc(events, func(e alerting.Event) bool { return e.Kind == alerting.EventFiring }) {
+			// The new alert is on disk before anyone is told of it, so a
+			// crash in between tells them after the restart under the
+			// same key, rather than raising the alert anew under another.
+			d.save(ctx, s, now)
+		}
+		for _, e := range events {
 			if e.Kind == alerting.EventResolved {
 				d.resolved(ctx, s, e.Alert, now)
 			}
@@ -260,14 +270,19 @@ func (d *Dispatcher) firing(ctx context.Context, s *service, a alerting.Alert, s
 	}
 	switch {
 	case !dl.Notified:
-		dl.Receivers = d.send(ctx, s, a, alerting.EventFiring, 0, nil, now)
+		sent, ok := d.send(ctx, s, a, alerting.EventFiring, 0, nil, now)
+		if !ok {
+			return // not stored: tried again at the next evaluation
+		}
+		dl.Receivers = sent
 		dl.Notified, dl.LastSent, s.dirty = true, now, true
 	case a.Severity == alerting.SeverityPage && d.cfg.RepeatInterval > 0 && now.Sub(dl.LastSent) >= d.cfg.RepeatInterval:
 		if d.acked(ctx, a.Key) {
 			break
 		}
 		dl.Repeats++
-		for _, r := range d.send(ctx, s, a, alerting.EventFiring, dl.Repeats, nil, now) {
+		sent, _ := d.send(ctx, s, a, alerting.EventFiring, dl.Repeats, nil, now)
+		for _, r := range sent {
 			if !slices.Contains(dl.Receivers, r) {
 				dl.Receivers = append(dl.Receivers, r)
 			}
@@ -312,8 +327,8 @@ func (d *Dispatcher) acked(ctx context.Context, key string) bool {
 
 // send routes a (or, with to set, uses those receivers), builds the
 // message per receiver and enqueues it; it returns the receivers it
-// enqueued for.
-func (d *Dispatcher) send(ctx context.Context, s *service, a alerting.Alert, kind string, repeat int, to []string, now time.Time) []string {
+// enqueued for, and ok false when one could not be stored.
+func (d *Dispatcher) send(ctx context.Context, s *service, a alerting.Alert, kind string, repeat int, to []string, now time.Time) (sent []string, ok bool) {
 	log := d.cfg.Logger.With("service", a.Service, "severity", a.Severity, "kind", kind, "key", a.Key)
 	var deploy *notify.Deploy
 	if d.cfg.Suspect != nil {
@@ -329,7 +344,7 @@ func (d *Dispatcher) send(ctx context.Context, s *service, a alerting.Alert, kin
 	route, err := d.cfg.Directory.Route(s.spec, a.Severity, author, now)
 	if err != nil {
 		log.Warn("alert not routed", "err", err)
-		return nil
+		return nil, true
 	}
 	for _, n := range route.Notes {
 		log.Debug("routing note", "note", n)
@@ -346,7 +361,7 @@ func (d *Dispatcher) send(ctx context.Context, s *service, a alerting.Alert, kin
 			targets = append(targets, Target{Receiver: r})
 		}
 	}
-	var sent []string
+	ok = true
 	for _, t := range targets {
 		if d.cfg.Outbox == nil || d.cfg.Receivers[t.Receiver] == nil {
 			log.Warn("recipient has no configured receiver", "receiver", t.Receiver)
@@ -360,12 +375,13 @@ func (d *Dispatcher) send(ctx context.Context, s *service, a alerting.Alert, kin
 		}
 		if _, err := d.cfg.Outbox.Enqueue(ctx, t.Receiver, mm, now); err != nil {
 			log.Error("notification not stored", "receiver", t.Receiver, "err", err)
+			ok = false
 			continue
 		}
 		sent = append(sent, t.Receiver)
 	}
 	log.Info("alert dispatched", "receivers", sent)
-	return sent
+	return sent, ok
 }
 
 // resend sends a again to the resenders among the receivers its trigger
@@ -634,4 +650,29 @@ func shortDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// WriteMetrics writes slogate_alerts_firing{service,team,severity}: 1
+// while an alert of that severity is open and not silenced, else 0, for
+// every service and severity, as of the latest Update.
+func (d *Dispatcher) WriteMetrics(w io.Writer) {
+	open := map[string]bool{}
+	for _, a := range d.Alerts() {
+		if a.State == "firing" {
+			open[a.Service+"/"+a.Severity] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(d.services))
+	fmt.Fprintln(w, "# HELP slogate_alerts_firing 1 while an alert of the service and severity is open and not silenced, else 0.")
+	fmt.Fprintln(w, "# TYPE slogate_alerts_firing gauge")
+	for _, name := range names {
+		for _, sev := range []string{alerting.SeverityPage, alerting.SeverityTicket} {
+			v := 0
+			if open[name+"/"+sev] {
+				v = 1
+			}
+			fmt.Fprintf(w, "slogate_alerts_firing{service=%s,team=%s,severity=%q} %d\n",
+				strconv.Quote(name), strconv.Quote(d.services[name].spec.Owner.Team), sev, v)
+		}
+	}
 }

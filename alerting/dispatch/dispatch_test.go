@@ -362,3 +362,40 @@ func TestEvaluatorConfigTakesTheSpecsRules(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsSayWhatFires(t *testing.T) {
+	r := newRig(t)
+	r.tick(t0, fast())
+	var b strings.Builder
+	r.d.WriteMetrics(&b)
+	for _, want := range []string{
+		"# TYPE slogate_alerts_firing gauge\n",
+		`slogate_alerts_firing{service="checkout",team="checkout",severity="page"} 1` + "\n",
+		`slogate_alerts_firing{service="checkout",team="checkout",severity="ticket"} 0` + "\n",
+		`slogate_alerts_firing{service="search",team="checkout",severity="page"} 0` + "\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics\n%s\nlack %q", b.String(), want)
+		}
+	}
+}
+
+// TestANewAlertIsOnDiskBeforeAnyoneIsTold breaks the outbox so the first
+// trigger cannot be stored, as if the process died before telling anyone:
+// after a restart the same alert, under the same key, is sent.
+func TestANewAlertIsOnDiskBeforeAnyoneIsTold(t *testing.T) {
+	r := newRig(t)
+	r.ob.Close()
+	r.tick(t0, fast())
+	a := r.d.Alerts()
+	if len(a) != 1 || len(a[0].Receivers) != 0 {
+		t.Fatalf("alerts %+v, want one alert nobody was told of", a)
+	}
+	r.restart()
+	r.tick(t0.Add(time.Minute), fast())
+	for _, n := range r.expect("after restart", "pagerduty:alice trigger", "checkout-slack trigger") {
+		if n.DedupKey != a[0].Key {
+			t.Errorf("sent under key %s, want the alert's own %s", n.DedupKey, a[0].Key)
+		}
+	}
+}

@@ -41,8 +41,8 @@ type serveOptions struct {
 	demo      bool
 	// now is the clock; time.Now when nil. Tests run a faster one to
 	// play hours of incidents in seconds.
-	now func() time.Time
-	demoAddr  string
+	now      func() time.Time
+	demoAddr string
 }
 
 func newServeCmd() *cobra.Command {
@@ -146,7 +146,8 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		OnEvaluate: func(s *monitor.Snapshot) {
 			gt.Update(s)
 			if disp != nil {
-				disp.Update(ctx, s)
+				// Finish this evaluation's writes even when shutting down.
+				disp.Update(context.WithoutCancel(ctx), s)
 			}
 		},
 	})
@@ -226,7 +227,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 	defer disp.Wait()
-	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts, Now: now,
+	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts, Metrics: disp.WriteMetrics, Now: now,
 		Silences: &alertapi.SilenceHandler{Store: mem, Actor: gateapi.Actor, Services: services},
 		Suspect: func(ctx context.Context, service string) (string, error) {
 			d, err := suspect(ctx, service)
