@@ -135,3 +135,29 @@ func burnIn(st *budget.Status, w time.Duration) (budget.BurnRate, bool) {
 	}
 	return budget.BurnRate{}, false
 }
+
+// ConfigFor is the alerting config of svc: each SLO's rules and
+// low-traffic guard from its spec, or the defaults scaled to its window.
+func ConfigFor(svc *slo.Service) Config {
+	ac := Config{Service: svc.Name}
+	for _, s := range svc.SLOs {
+		c := SLOConfig{Name: s.Name, Window: WindowLength(s.Win)}
+		if a := s.Alerting; a != nil {
+			if a.Rules != nil {
+				c.Rules = []Rule{}
+				for _, r := range a.Rules {
+					c.Rules = append(c.Rules, Rule{Severity: r.Severity,
+						Long: time.Duration(r.Long), Short: time.Duration(r.Short), Burn: r.Burn})
+				}
+			}
+			if a.MinBadEvents != nil {
+				c.MinBadEvents = *a.MinBadEvents
+				if c.MinBadEvents == 0 {
+					c.MinBadEvents = -1 // the spec's 0 is "no guard"
+				}
+			}
+		}
+		ac.SLOs = append(ac.SLOs, c)
+	}
+	return ac
+}

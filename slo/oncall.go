@@ -128,12 +128,13 @@ const (
 // Receiver is a named destination for notifications. Which of its optional
 // fields apply depends on Type:
 //
-//   - pagerduty: routingKey or routingKeyFile (one required); url optionally
-//     replaces the Events API endpoint.
-//   - slack: url or urlFile (one required), the incoming webhook.
-//   - webhook: url or urlFile (one required); secretFile holds the
-//     HMAC-SHA256 key.
-//   - alertmanager: url or urlFile (one required), the Alertmanager base URL.
+//   - pagerduty: routingKey, routingKeyFile or routingKeyEnv (one
+//     required); url optionally replaces the Events API endpoint.
+//   - slack: url, urlFile or urlEnv (one required), the incoming webhook.
+//   - webhook: url, urlFile or urlEnv (one required); secretFile or
+//     secretEnv holds the HMAC-SHA256 key.
+//   - alertmanager: url, urlFile or urlEnv (one required), the
+//     Alertmanager base URL.
 //   - email: to (required).
 //
 // Secrets (routing keys, Slack and webhook URLs) are never shown in
@@ -155,6 +156,13 @@ type Receiver struct {
 	To string `yaml:"to"`
 	// SecretFile is a file holding a webhook's HMAC key.
 	SecretFile string `yaml:"secretFile"`
+	// URLEnv, RoutingKeyEnv and SecretEnv name environment variables
+	// holding URL, RoutingKey and the webhook's HMAC key, for secrets
+	// injected by the environment (Kubernetes secrets, systemd
+	// credentials).
+	URLEnv        string `yaml:"urlEnv"`
+	RoutingKeyEnv string `yaml:"routingKeyEnv"`
+	SecretEnv     string `yaml:"secretEnv"`
 }
 
 // Paging reports whether the receiver wakes people up: only PagerDuty
@@ -178,10 +186,10 @@ var (
 // receiverFields lists, per type, the optional fields that apply; any other
 // field set is a mistake worth reporting.
 var receiverFields = map[string][]string{
-	ReceiverPagerDuty:    {"url", "routingKey", "routingKeyFile"},
-	ReceiverSlack:        {"url", "urlFile"},
-	ReceiverWebhook:      {"url", "urlFile", "secretFile"},
-	ReceiverAlertmanager: {"url", "urlFile"},
+	ReceiverPagerDuty:    {"url", "routingKey", "routingKeyFile", "routingKeyEnv"},
+	ReceiverSlack:        {"url", "urlFile", "urlEnv"},
+	ReceiverWebhook:      {"url", "urlFile", "urlEnv", "secretFile", "secretEnv"},
+	ReceiverAlertmanager: {"url", "urlFile", "urlEnv"},
 	ReceiverEmail:        {"to"},
 }
 
@@ -393,6 +401,7 @@ func validateReceiver(rc *Receiver, r *reporter, p string) {
 	set := map[string]bool{
 		"url": rc.URL != "", "urlFile": rc.URLFile != "", "routingKey": rc.RoutingKey != "",
 		"routingKeyFile": rc.RoutingKeyFile != "", "to": rc.To != "", "secretFile": rc.SecretFile != "",
+		"urlEnv": rc.URLEnv != "", "routingKeyEnv": rc.RoutingKeyEnv != "", "secretEnv": rc.SecretEnv != "",
 	}
 	allowed, ok := receiverFields[rc.Type]
 	switch {
@@ -415,21 +424,34 @@ func validateReceiver(rc *Receiver, r *reporter, p string) {
 			r.add(field(p, "url"), "must be an absolute http or https URL (not shown: it may hold a secret)")
 		}
 	}
+	// oneOf reports a secret given in none or several of its ways.
+	oneOf := func(what string, required bool, ways ...[2]string) {
+		var given, names []string
+		for _, w := range ways {
+			names = append(names, w[0])
+			if w[1] != "" {
+				given = append(given, w[0])
+			}
+		}
+		switch {
+		case len(given) > 1:
+			r.add(field(p, given[1]), "set only one of %s", strings.Join(names, ", "))
+		case len(given) == 0 && required:
+			r.add(field(p, names[0]), "required: %s, or %s naming a file or %s an environment variable that holds it", what, names[1], names[2])
+		}
+		if env := ways[2]; env[1] != "" && !envNameRE.MatchString(env[1]) {
+			r.add(field(p, env[0]), "must be an environment variable name such as SLACK_WEBHOOK_URL, got %q", env[1])
+		}
+	}
 	switch rc.Type {
 	case ReceiverPagerDuty:
-		switch {
-		case rc.RoutingKey != "" && rc.RoutingKeyFile != "":
-			r.add(field(p, "routingKeyFile"), "set only one of routingKey and routingKeyFile")
-		case rc.RoutingKey == "" && rc.RoutingKeyFile == "":
-			r.add(field(p, "routingKey"), "required: the Events API v2 routing key, or routingKeyFile naming a file that holds it")
-		}
+		oneOf("the Events API v2 routing key", true,
+			[2]string{"routingKey", rc.RoutingKey}, [2]string{"routingKeyFile", rc.RoutingKeyFile}, [2]string{"routingKeyEnv", rc.RoutingKeyEnv})
 		checkURL()
 	case ReceiverSlack, ReceiverWebhook, ReceiverAlertmanager:
-		switch {
-		case rc.URL != "" && rc.URLFile != "":
-			r.add(field(p, "urlFile"), "set only one of url and urlFile")
-		case rc.URL == "" && rc.URLFile == "":
-			r.add(field(p, "url"), "required: the %s URL, or urlFile naming a file that holds it", rc.Type)
+		oneOf("the "+rc.Type+" URL", true, [2]string{"url", rc.URL}, [2]string{"urlFile", rc.URLFile}, [2]string{"urlEnv", rc.URLEnv})
+		if rc.Type == ReceiverWebhook {
+			oneOf("the HMAC key", false, [2]string{"secret", ""}, [2]string{"secretFile", rc.SecretFile}, [2]string{"secretEnv", rc.SecretEnv})
 		}
 		checkURL()
 	case ReceiverEmail:

@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{cfg: cfg, services: map[string]*service{}}
 	for _, svc := range cfg.Catalog.Services {
-		ev, err := alerting.NewEvaluator(EvaluatorConfig(svc))
+		ev, err := alerting.NewEvaluator(alerting.ConfigFor(svc))
 		if err != nil {
 			return nil, fmt.Errorf("dispatch %s: %w", svc.Name, err)
 		}
@@ -173,32 +173,6 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	}
 	d.publish()
 	return d, nil
-}
-
-// EvaluatorConfig is the alerting config of svc: each SLO's rules and
-// low-traffic guard from its spec, or the defaults scaled to its window.
-func EvaluatorConfig(svc *slo.Service) alerting.Config {
-	ac := alerting.Config{Service: svc.Name}
-	for _, s := range svc.SLOs {
-		c := alerting.SLOConfig{Name: s.Name, Window: alerting.WindowLength(s.Win)}
-		if a := s.Alerting; a != nil {
-			if a.Rules != nil {
-				c.Rules = []alerting.Rule{}
-				for _, r := range a.Rules {
-					c.Rules = append(c.Rules, alerting.Rule{Severity: r.Severity,
-						Long: time.Duration(r.Long), Short: time.Duration(r.Short), Burn: r.Burn})
-				}
-			}
-			if a.MinBadEvents != nil {
-				c.MinBadEvents = *a.MinBadEvents
-				if c.MinBadEvents == 0 {
-					c.MinBadEvents = -1 // the spec's 0 is "no guard"
-				}
-			}
-		}
-		ac.SLOs = append(ac.SLOs, c)
-	}
-	return ac
 }
 
 // Update evaluates every service on snap and tells people: a trigger for

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slogate/slogate/alerting"
 	"github.com/slogate/slogate/alerting/dispatch"
 	"github.com/slogate/slogate/alerting/notify"
 	"github.com/slogate/slogate/alerting/notify/alertmanager"
@@ -353,7 +354,7 @@ func TestEvaluatorConfigTakesTheSpecsRules(t *testing.T) {
 		if svc.Name != "checkout" {
 			continue
 		}
-		c := dispatch.EvaluatorConfig(svc)
+		c := alerting.ConfigFor(svc)
 		if len(c.SLOs) != 2 || c.SLOs[0].Rules != nil || c.SLOs[0].MinBadEvents != 0 {
 			t.Errorf("availability: got %+v, want the default rules and guard", c.SLOs[0])
 		}
@@ -397,5 +398,21 @@ func TestANewAlertIsOnDiskBeforeAnyoneIsTold(t *testing.T) {
 		if n.DedupKey != a[0].Key {
 			t.Errorf("sent under key %s, want the alert's own %s", n.DedupKey, a[0].Key)
 		}
+	}
+}
+
+func TestNotifiersReadSecretsFromTheEnvironment(t *testing.T) {
+	cfg := &slo.Config{Receivers: []slo.Receiver{
+		{Name: "team-slack", Type: slo.ReceiverSlack, URLEnv: "TEAM_SLACK_URL"},
+		{Name: "ops-pd", Type: slo.ReceiverPagerDuty, RoutingKeyEnv: "OPS_PD_KEY"},
+	}}
+	env := map[string]string{"TEAM_SLACK_URL": "https://hooks.slack.example/T0/B0/secret", "OPS_PD_KEY": "pd-key"}
+	got, skipped, err := dispatch.Notifiers(cfg, func(k string) string { return env[k] })
+	if err != nil || len(skipped) > 0 || got["team-slack"] == nil || got["ops-pd"] == nil {
+		t.Fatalf("got %v, skipped %v, error %v; want both receivers", got, skipped, err)
+	}
+	delete(env, "OPS_PD_KEY")
+	if _, _, err := dispatch.Notifiers(cfg, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "ops-pd") {
+		t.Errorf("got error %v, want one naming ops-pd, whose variable is unset", err)
 	}
 }

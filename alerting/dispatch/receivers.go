@@ -44,24 +44,24 @@ func Notifiers(cfg *slo.Config, getenv func(string) string) (map[string]notify.N
 		switch r.Type {
 		case slo.ReceiverSlack:
 			var u notify.Secret
-			if u, err = secret(r.URL, r.URLFile, "", getenv); err == nil {
+			if u, err = secret(r.URL, r.URLFile, r.URLEnv, getenv); err == nil {
 				n, err = slack.New(slack.Config{URL: u})
 			}
 		case slo.ReceiverWebhook:
 			var u, key notify.Secret
-			if u, err = secret(r.URL, r.URLFile, "", getenv); err == nil {
-				if key, err = secret("", r.SecretFile, "", getenv); err == nil {
+			if u, err = secret(r.URL, r.URLFile, r.URLEnv, getenv); err == nil {
+				if key, err = secret("", r.SecretFile, r.SecretEnv, getenv); err == nil {
 					n, err = webhook.New(webhook.Config{URL: u, SigningKey: key})
 				}
 			}
 		case slo.ReceiverPagerDuty:
 			var key notify.Secret
-			if key, err = secret(r.RoutingKey, r.RoutingKeyFile, "", getenv); err == nil {
+			if key, err = secret(r.RoutingKey, r.RoutingKeyFile, r.RoutingKeyEnv, getenv); err == nil {
 				n, err = pagerduty.New(pagerduty.Config{RoutingKey: key, URL: r.URL})
 			}
 		case slo.ReceiverAlertmanager:
 			var u notify.Secret
-			if u, err = secret(r.URL, r.URLFile, "", getenv); err == nil {
+			if u, err = secret(r.URL, r.URLFile, r.URLEnv, getenv); err == nil {
 				n, err = alertmanager.New(alertmanager.Config{URL: string(u)})
 			}
 		case slo.ReceiverEmail:

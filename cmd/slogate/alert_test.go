@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,19 +29,11 @@ func TestServePagesTheTeamWhenAnSLOBurns(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	dir := t.TempDir()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.MkdirAll(filepath.Join(dir, "specs"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "hmac"), []byte("hmac-key\n"), 0o600))
-	must(os.WriteFile(filepath.Join(dir, "specs", "shop.yaml"), []byte(
-		"name: shop\nowner: {team: payments}\nrunbook: https://runbooks.example.com/shop\n"+
-			"slos:\n  - {name: success, objective: 99.9, window: 28d, sli: {push: {}}}\n"), 0o644))
-	config := fmt.Sprintf(`listen: 127.0.0.1:0
+	dir := writeFiles(t, map[string]string{
+		"secrets/hmac": "hmac-key\n",
+		"specs/shop.yaml": "name: shop\nowner: {team: payments}\nrunbook: https://runbooks.example.com/shop\n" +
+			"slos:\n  - {name: success, objective: 99.9, window: 28d, sli: {push: {}}}\n",
+		"slogate.yaml": fmt.Sprintf(`listen: 127.0.0.1:0
 storage: data/slogate.db
 specs: [specs]
 evaluationInterval: 1s
@@ -54,14 +45,13 @@ teams:
     channel: payments-hook
     rotation: {shift: 7d, timeZone: Europe/Berlin}
 receivers:
-  - {name: payments-hook, type: webhook, url: %q, secretFile: hmac}
-`, receiver.URL+"/hook")
-	path := filepath.Join(dir, "slogate.yaml")
-	must(os.WriteFile(path, []byte(config), 0o644))
+  - {name: payments-hook, type: webhook, url: %q, secretFile: secrets/hmac}
+`, receiver.URL+"/hook"),
+	})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base, done := startServe(t, ctx, path)
+	base, done := startServe(t, ctx, filepath.Join(dir, "slogate.yaml"))
 
 	// An hour of clean traffic, then the last ten minutes all failing.
 	now := time.Now().UTC().Truncate(time.Minute)

@@ -79,13 +79,15 @@ func backtest(ctx context.Context, o backtestOptions, out io.Writer) error {
 	cfg := alerting.BacktestConfig{Service: svc.Name, From: from, To: to}
 	hist := map[string]*budget.History{}
 	longest := time.Duration(0)
-	for _, s := range svc.SLOs {
+	rules := alerting.ConfigFor(svc) // the spec's own rules, as serve runs them
+	for i, s := range svc.SLOs {
 		if o.slo != "" && s.Name != o.slo {
 			continue
 		}
 		h := budget.NewHistory()
 		hist[monitor.Key(svc.Name, s.Name)] = h
-		cfg.SLOs = append(cfg.SLOs, alerting.BacktestSLO{SLO: s, Schedule: cat.Schedule(s), History: h})
+		cfg.SLOs = append(cfg.SLOs, alerting.BacktestSLO{SLO: s, Schedule: cat.Schedule(s), History: h,
+			Rules: rules.SLOs[i].Rules, MinBadEvents: rules.SLOs[i].MinBadEvents})
 		longest = max(longest, s.Win.Longest())
 	}
 	if len(cfg.SLOs) == 0 {

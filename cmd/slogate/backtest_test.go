@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,18 +16,11 @@ import (
 )
 
 func TestBacktestReplaysStoredHistoryThroughTheRules(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	spec := "name: shop\nowner: {team: payments}\nslos:\n  - {name: availability, objective: 99.9, window: 28d, sli: {push: {}}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "specs", "shop.yaml"), []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := writeFiles(t, map[string]string{
+		"specs/shop.yaml": "name: shop\nowner: {team: payments}\nslos:\n  - {name: availability, objective: 99.9, window: 28d, sli: {push: {}}}\n",
+		"slogate.yaml":    "storage: slogate.db\nspecs: [specs]\n",
+	})
 	config := filepath.Join(dir, "slogate.yaml")
-	if err := os.WriteFile(config, []byte("storage: slogate.db\nspecs: [specs]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 
 	// Two days of clean traffic with a 30-minute outage at 10:00 on the
 	// second day.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -113,24 +112,17 @@ func (h *deliveryHook) accepted() []hookCall {
 // file; extra is appended to the config. It returns the config's path.
 func writeDeliverySetup(t *testing.T, extra string, hooks ...*deliveryHook) string {
 	t.Helper()
-	dir := t.TempDir()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	files := map[string]string{
+		"specs/shop.yaml": "name: shop\nowner: {team: payments}\nrunbook: https://runbooks.example.com/shop\n" +
+			"slos:\n  - {name: success, objective: 99.9, window: 28d, sli: {push: {}}}\n",
 	}
-	must(os.MkdirAll(filepath.Join(dir, "specs"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "specs", "shop.yaml"), []byte(
-		"name: shop\nowner: {team: payments}\nrunbook: https://runbooks.example.com/shop\n"+
-			"slos:\n  - {name: success, objective: 99.9, window: 28d, sli: {push: {}}}\n"), 0o644))
 	var receivers strings.Builder
 	for _, h := range hooks {
 		keyFile := h.name + ".key"
-		must(os.WriteFile(filepath.Join(dir, keyFile), []byte(h.key+"\n"), 0o600))
+		files[keyFile] = h.key + "\n"
 		fmt.Fprintf(&receivers, "  - {name: %s, type: webhook, url: %q, secretFile: %s}\n", h.name, h.srv.URL+"/hook", keyFile)
 	}
-	config := fmt.Sprintf(`listen: 127.0.0.1:0
+	files["slogate.yaml"] = fmt.Sprintf(`listen: 127.0.0.1:0
 storage: data/slogate.db
 specs: [specs]
 evaluationInterval: %s
@@ -143,9 +135,7 @@ teams:
     rotation: {shift: 7d, timeZone: Europe/Berlin}
 receivers:
 %s%s`, deliveryInterval, hooks[0].name, receivers.String(), extra)
-	path := filepath.Join(dir, "slogate.yaml")
-	must(os.WriteFile(path, []byte(config), 0o644))
-	return path
+	return filepath.Join(writeFiles(t, files), "slogate.yaml")
 }
 
 // burnShop pushes an hour of clean traffic for shop, then ten minutes of
@@ -180,6 +170,23 @@ func notificationsOf(t *testing.T, base, receiver string) []notificationRow {
 		t.Fatalf("notifications of %s: got %d, want 200", receiver, code)
 	}
 	return list.Notifications
+}
+
+// waitNotification waits until a notification for receiver satisfies
+// cond and returns it, newest first if several do.
+func waitNotification(t *testing.T, base, receiver, what string, cond func(notificationRow) bool) notificationRow {
+	t.Helper()
+	var got notificationRow
+	waitFor(t, 30*time.Second, what, func() bool {
+		for _, n := range notificationsOf(t, base, receiver) {
+			if cond(n) {
+				got = n
+				return true
+			}
+		}
+		return false
+	})
+	return got
 }
 
 // firingAlert returns the firing alert of severity page, if any, with
@@ -217,15 +224,8 @@ func TestPendingNotificationIsDeliveredOnceAfterKill9(t *testing.T) {
 	cmd, base := startBinary(t, bin, config)
 	burnShop(t, base)
 
-	var before notificationRow
-	waitFor(t, 30*time.Second, "a pending trigger with a failed attempt", func() bool {
-		for _, n := range notificationsOf(t, base, hook.name) {
-			if n.Kind == "trigger" && n.Status == "pending" && n.Attempts >= 1 {
-				before = n
-				return true
-			}
-		}
-		return false
+	before := waitNotification(t, base, hook.name, "a pending trigger with a failed attempt", func(n notificationRow) bool {
+		return n.Kind == "trigger" && n.Status == "pending" && n.Attempts >= 1
 	})
 	if !strings.Contains(before.LastError, "503") {
 		t.Errorf("before the kill got last error %q, want the receiver's 503", before.LastError)
@@ -303,28 +303,15 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 	base, done := startServe(t, ctx, config)
 	burnShop(t, base)
 
-	var retried notificationRow
-	waitFor(t, 30*time.Second, "the trigger retried after 503s", func() bool {
-		for _, n := range notificationsOf(t, base, primary.name) {
-			if n.Kind == "trigger" && n.Status == "pending" && n.Attempts >= 2 {
-				retried = n
-				return true
-			}
-		}
-		return false
+	retried := waitNotification(t, base, primary.name, "the trigger retried after 503s", func(n notificationRow) bool {
+		return n.Kind == "trigger" && n.Status == "pending" && n.Attempts >= 2
 	})
 	if !strings.Contains(retried.LastError, "503") {
 		t.Errorf("while retrying got last error %q, want the receiver's 503", retried.LastError)
 	}
 
-	var given notificationRow
-	waitFor(t, deadline+10*time.Second, "the trigger given up at the deadline", func() bool {
-		for _, n := range notificationsOf(t, base, primary.name) {
-			if n.ID == retried.ID {
-				given = n
-			}
-		}
-		return given.Status != "" && given.Status != "pending"
+	given := waitNotification(t, base, primary.name, "the trigger given up at the deadline", func(n notificationRow) bool {
+		return n.ID == retried.ID && n.Status != "pending"
 	})
 	if given.Status != "fallback" || !strings.Contains(given.LastError, "deadline passed") ||
 		!strings.Contains(given.LastError, "503") || given.Attempts < retried.Attempts {
@@ -332,14 +319,8 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 			given.Status, given.Attempts, given.LastError)
 	}
 
-	var copied notificationRow
-	waitFor(t, 10*time.Second, "the fallback's copy sent", func() bool {
-		for _, n := range notificationsOf(t, base, fallback.name) {
-			if n.FallbackOf == given.ID {
-				copied = n
-			}
-		}
-		return copied.Status == "sent"
+	copied := waitNotification(t, base, fallback.name, "the fallback's copy sent", func(n notificationRow) bool {
+		return n.FallbackOf == given.ID && n.Status == "sent"
 	})
 	if copied.Kind != "trigger" || copied.DedupKey != given.DedupKey {
 		t.Errorf("fallback's copy: got %s %q, want trigger %q", copied.Kind, copied.DedupKey, given.DedupKey)
@@ -369,13 +350,5 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 		t.Errorf("fallback told %s after the first attempt, want about the %s deadline", after, deadline)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v on shutdown", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down within 15s")
-	}
+	stopServe(t, cancel, done)
 }

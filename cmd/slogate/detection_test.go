@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -51,11 +50,7 @@ func TestDetectionWithin90Seconds(t *testing.T) {
 	}))
 	defer pd.Close()
 
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{
+	dir := writeFiles(t, map[string]string{
 		"specs/shop.yaml": `name: shop
 owner: {team: shop}
 runbook: https://runbooks.example.com/shop
@@ -82,12 +77,7 @@ people:
 teams:
   - {name: shop, members: [alice], rotation: {shift: 7d}}
 `, target.URL, pd.URL),
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, done := startServe(t, ctx, filepath.Join(dir, "slogate.yaml"))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -26,17 +25,11 @@ const (
 // policy tuned for a test: small minimums and a five-minute impact window.
 func writeGateSetup(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	files := map[string]string{}
 	for _, svc := range []string{"export", "web"} {
-		spec := fmt.Sprintf("name: %s\nowner: {team: data}\nslos:\n  - name: success\n    objective: 95\n    window: 7d\n    sli: {push: {}}\n", svc)
-		if err := os.WriteFile(filepath.Join(dir, "specs", svc+".yaml"), []byte(spec), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		files["specs/"+svc+".yaml"] = fmt.Sprintf("name: %s\nowner: {team: data}\nslos:\n  - name: success\n    objective: 95\n    window: 7d\n    sli: {push: {}}\n", svc)
 	}
-	config := fmt.Sprintf(`listen: 127.0.0.1:0
+	files["slogate.yaml"] = fmt.Sprintf(`listen: 127.0.0.1:0
 storage: data/slogate.db
 specs: [specs]
 evaluationInterval: 1s
@@ -49,11 +42,7 @@ auth:
     - {name: ci, sha256: %s, scopes: [deploy:write]}
     - {name: oncall, sha256: %s, scopes: [gate:override]}
 `, gateapi.HashToken(deployToken), gateapi.HashToken(overrideToken))
-	path := filepath.Join(dir, "slogate.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return filepath.Join(writeFiles(t, files), "slogate.yaml")
 }
 
 // run runs the slogate binary and returns its exit code, stdout and stderr.

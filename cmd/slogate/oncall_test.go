@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,15 +13,9 @@ import (
 )
 
 func TestServeAnswersWhoIsOnCallAndWhereAnAlertGoes(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	spec := "name: shop\nowner: {team: payments}\nslos:\n  - {name: availability, objective: 99, window: 7d, sli: {push: {}}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "specs", "shop.yaml"), []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	config := `listen: 127.0.0.1:0
+	dir := writeFiles(t, map[string]string{
+		"specs/shop.yaml": "name: shop\nowner: {team: payments}\nslos:\n  - {name: availability, objective: 99, window: 7d, sli: {push: {}}}\n",
+		"slogate.yaml": `listen: 127.0.0.1:0
 storage: data/slogate.db
 specs: [specs]
 evaluationInterval: 1s
@@ -36,14 +29,11 @@ teams:
     rotation: {shift: 1d, handoff: {weekday: mon, time: "09:00"}, timeZone: Europe/Berlin}
 receivers:
   - {name: payments-slack, type: slack, url: "https://hooks.slack.example.com/services/T0/B0/x"}
-`
-	path := filepath.Join(dir, "slogate.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`,
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base, done := startServe(t, ctx, path)
+	base, done := startServe(t, ctx, filepath.Join(dir, "slogate.yaml"))
 
 	var oc struct {
 		Current, Next struct {

@@ -19,29 +19,48 @@ import (
 	"github.com/slogate/slogate/cmd/slogate/demo"
 )
 
-// writeSetup writes a server config and specs into a temp dir: one service
-// scraped from the demo at demoAddr (if any) and one push SLO.
-func writeSetup(t *testing.T, demoAddr string) string {
+// writeFiles writes files, keyed by slash-separated paths, into a new temp
+// dir and returns the dir. Secrets (names ending in ".key" or under a
+// "secrets/" dir) are readable by the owner only.
+func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
+	for name, body := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(name, ".key") || strings.Contains("/"+name, "/secrets/") {
+			mode = 0o600
+		}
+		if err := os.WriteFile(path, []byte(body), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(os.MkdirAll(filepath.Join(dir, "specs"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "specs", "export.yaml"), []byte(`name: export
+	return dir
+}
+
+// setupFiles are a server config and specs: one service scraped from the
+// demo at demoAddr (if any) and one push SLO.
+func setupFiles(demoAddr string) map[string]string {
+	files := map[string]string{
+		"specs/export.yaml": `name: export
 owner: {team: data}
 slos:
   - name: success
     objective: 95
     window: 7d
     sli: {push: {}}
-`), 0o644))
-	scrape := ""
+`,
+		"slogate.yaml": `listen: 127.0.0.1:0
+storage: data/slogate.db
+specs: [specs]
+evaluationInterval: 1s
+`,
+	}
 	if demoAddr != "" {
-		must(os.WriteFile(filepath.Join(dir, "specs", "shop.yaml"), []byte(`name: shop
+		files["specs/shop.yaml"] = `name: shop
 owner: {team: payments}
 runbook: https://runbooks.example.com/shop
 slos:
@@ -60,8 +79,8 @@ slos:
         metric: http_request_duration_seconds
         selector: '{job="demo"}'
         threshold: 0.3
-`), 0o644))
-		scrape = fmt.Sprintf(`sources:
+`
+		files["slogate.yaml"] += fmt.Sprintf(`sources:
   scrape:
     - name: demo
       url: http://%s/metrics
@@ -69,12 +88,14 @@ slos:
       timeout: 1s
 `, demoAddr)
 	}
-	must(os.WriteFile(filepath.Join(dir, "slogate.yaml"), []byte(`listen: 127.0.0.1:0
-storage: data/slogate.db
-specs: [specs]
-evaluationInterval: 1s
-`+scrape), 0o644))
-	return filepath.Join(dir, "slogate.yaml")
+	return files
+}
+
+// writeSetup writes setupFiles(demoAddr) into a temp dir and returns the
+// config's path.
+func writeSetup(t *testing.T, demoAddr string) string {
+	t.Helper()
+	return filepath.Join(writeFiles(t, setupFiles(demoAddr)), "slogate.yaml")
 }
 
 // startServe runs serve in-process on config until ctx ends and returns its
@@ -95,6 +116,21 @@ func startServe(t *testing.T, ctx context.Context, config string) (string, <-cha
 	}
 	waitFor(t, 20*time.Second, "readiness", func() bool { return getJSON(t, base+"/readyz", nil) == http.StatusOK })
 	return base, done
+}
+
+// stopServe cancels serve started by startServe and fails unless it
+// returns nil within 15s.
+func stopServe(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v on shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down within 15s")
+	}
 }
 
 // getJSON fetches url into v and returns the status code.
@@ -291,15 +327,7 @@ func TestServeScrapesEvaluatesAndAnswers(t *testing.T) {
 		}
 	})
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v on shutdown", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down within 15s")
-	}
+	stopServe(t, cancel, done)
 }
 
 func abs(f float64) float64 {
@@ -390,11 +418,9 @@ func TestBudgetsSurviveKill9(t *testing.T) {
 }
 
 func TestServeRefusesAnInvalidSpec(t *testing.T) {
-	config := writeSetup(t, "")
-	spec := filepath.Join(filepath.Dir(config), "specs", "export.yaml")
-	if err := os.WriteFile(spec, []byte("name: export\nowner: {team: data}\nslos:\n  - name: success\n    objective: 150\n    window: 7d\n    sli: {push: {}}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	files := setupFiles("")
+	files["specs/export.yaml"] = "name: export\nowner: {team: data}\nslos:\n  - name: success\n    objective: 150\n    window: 7d\n    sli: {push: {}}\n"
+	config := filepath.Join(writeFiles(t, files), "slogate.yaml")
 	started := false
 	err := serve(context.Background(), serveOptions{config: config, logLevel: "error", logFormat: "text"}, func(string) { started = true })
 	if err == nil || !strings.Contains(err.Error(), "invalid configuration: 1 problem") || started {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,28 +90,21 @@ func TestAlertStory(t *testing.T) {
 	pd := newCapture(t, clock, http.StatusAccepted, `{"status":"success","message":"Event processed"}`)
 	slk := newCapture(t, clock, http.StatusOK, "ok")
 
-	dir := t.TempDir()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.MkdirAll(filepath.Join(dir, "specs"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "specs", "checkout.yaml"), []byte(`name: checkout
+	const deployToken = "story-deploy-token"
+	dir := writeFiles(t, map[string]string{
+		"specs/checkout.yaml": `name: checkout
 owner: {team: checkout}
 runbook: https://runbooks.example.com/checkout
 slos:
   - {name: availability, objective: 99.9, window: 28d, sli: {push: {}}}
-`), 0o644))
-	must(os.WriteFile(filepath.Join(dir, "specs", "b2b-portal.yaml"), []byte(`name: b2b-portal
+`,
+		"specs/b2b-portal.yaml": `name: b2b-portal
 owner: {team: b2b}
 runbook: https://runbooks.example.com/b2b-portal
 slos:
   - {name: availability, objective: 99.9, window: 28d, schedule: auckland-business-hours, sli: {push: {}}}
-`), 0o644))
-	const deployToken = "story-deploy-token"
-	must(os.WriteFile(filepath.Join(dir, "slogate.yaml"), []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+`,
+		"slogate.yaml": fmt.Sprintf(`listen: 127.0.0.1:0
 storage: data/slogate.db
 specs: [specs]
 evaluationInterval: 1s
@@ -145,7 +137,8 @@ teams:
 receivers:
   - {name: checkout-slack, type: slack, url: %s/checkout}
   - {name: b2b-slack, type: slack, url: %s/b2b}
-`, gateapi.HashToken(deployToken), pd.srv.URL, slk.srv.URL, slk.srv.URL)), 0o644))
+`, gateapi.HashToken(deployToken), pd.srv.URL, slk.srv.URL, slk.srv.URL),
+	})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -58,11 +58,9 @@ func TestValidate(t *testing.T) {
 	})
 
 	t.Run("problems and warnings are counted apart", func(t *testing.T) {
-		spec := filepath.Join(t.TempDir(), "shop.yaml")
-		err := os.WriteFile(spec, []byte("name: shop\nowner: {team: platform}\nslos:\n  - {name: a, objective: 100, window: 7d, sli: {push: {}}}\n"), 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
+		spec := filepath.Join(writeFiles(t, map[string]string{
+			"shop.yaml": "name: shop\nowner: {team: platform}\nslos:\n  - {name: a, objective: 100, window: 7d, sli: {push: {}}}\n",
+		}), "shop.yaml")
 		var out, errOut bytes.Buffer
 		if validate(&out, &errOut, "", []string{spec}) {
 			t.Fatalf("validate passed a spec with a problem:\n%s", out.String())

@@ -23,7 +23,10 @@
 //	    "started_at": "2026-11-25T09:30:00Z",
 //	    "ended_at": "2026-11-25T10:17:00Z",     // resolve only
 //	    "lasted": "47m0s",                      // resolve only
-//	    "budget_spent": 0.08                    // resolve only, fraction of the budget
+//	    "budget_spent": 0.08,                   // resolve only, fraction of the budget
+//	    "repeat": 1,                            // reminders of an unacknowledged page; absent on the first
+//	    "mentions": [{"person": "bob", "slack": "U0BOB",
+//	                  "reason": "bob authored the suspect deploy"}]
 //	  }
 //	}
 //
