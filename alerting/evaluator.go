@@ -62,8 +62,13 @@ type SLOConfig struct {
 	MinBadEvents float64
 }
 
-// defaults fills c's zero fields, checks it and returns it.
-func (c Config) defaults() (Config, error) {
+// Effective returns c as an Evaluator runs it, or an error saying what is
+// wrong with it: a zero HoldDown is DefaultHoldDown, and each SLO's nil
+// Rules are DefaultRules(Window) (other Rules are copied) and a zero
+// MinBadEvents is DefaultMinBadEvents (a negative one, no guard, stays).
+// NewEvaluator goes through it, so what it returns is what fires; the API
+// shows it.
+func (c Config) Effective() (Config, error) {
 	if c.Service == "" {
 		return c, errors.New("alerting config: service name is empty")
 	}
@@ -190,7 +195,7 @@ type incident struct {
 // NewEvaluator returns an Evaluator for cfg, or an error saying what is
 // wrong with cfg.
 func NewEvaluator(cfg Config) (*Evaluator, error) {
-	cfg, err := cfg.defaults()
+	cfg, err := cfg.Effective()
 	if err != nil {
 		return nil, err
 	}

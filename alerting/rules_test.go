@@ -2,11 +2,15 @@ package alerting_test
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/slogate/slogate/alerting"
+	"github.com/slogate/slogate/slo"
 )
 
 const day = 24 * time.Hour
@@ -82,4 +86,51 @@ func TestValidateRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEffectiveConfig(t *testing.T) {
+	zero, five := 0.0, 5.0
+	month, _ := slo.ParseWindow("month")
+	own := []slo.AlertRule{{Severity: "page", Long: model.Duration(time.Hour), Short: model.Duration(5 * time.Minute), Burn: 20}}
+	tests := []struct {
+		name         string
+		slo          slo.SLO
+		rules        []alerting.Rule
+		minBadEvents float64
+	}{
+		{"an SLO without alerting settings gets the defaults scaled to its window",
+			slo.SLO{Name: "a", Win: slo.Window{Rolling: 28 * day}}, alerting.DefaultRules(28 * day), alerting.DefaultMinBadEvents},
+		{"a calendar month is scaled as 30 days",
+			slo.SLO{Name: "a", Win: month}, alerting.DefaultRules(30 * day), alerting.DefaultMinBadEvents},
+		{"the spec's own rules replace the defaults",
+			slo.SLO{Name: "a", Win: slo.Window{Rolling: 28 * day}, Alerting: &slo.SLOAlerting{Rules: own}},
+			[]alerting.Rule{{Severity: "page", Long: time.Hour, Short: 5 * time.Minute, Burn: 20}}, alerting.DefaultMinBadEvents},
+		{"an empty list of rules means no burn-rate rules",
+			slo.SLO{Name: "a", Win: slo.Window{Rolling: 28 * day}, Alerting: &slo.SLOAlerting{Rules: []slo.AlertRule{}}}, []alerting.Rule{}, alerting.DefaultMinBadEvents},
+		{"the spec's minBadEvents is kept",
+			slo.SLO{Name: "a", Win: slo.Window{Rolling: 7 * day}, Alerting: &slo.SLOAlerting{MinBadEvents: &five}}, alerting.DefaultRules(7 * day), 5},
+		{"the spec's minBadEvents 0 is no guard, which is negative",
+			slo.SLO{Name: "a", Win: slo.Window{Rolling: 7 * day}, Alerting: &slo.SLOAlerting{MinBadEvents: &zero}}, alerting.DefaultRules(7 * day), -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := alerting.ConfigFor(&slo.Service{Name: "svc", SLOs: []slo.SLO{tt.slo}}).Effective()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.SLOs[0]
+			if got.Rules == nil || !reflect.DeepEqual(got.Rules, tt.rules) || got.MinBadEvents != tt.minBadEvents {
+				t.Errorf("got rules %v and minBadEvents %v, want %v and %v", got.Rules, got.MinBadEvents, tt.rules, tt.minBadEvents)
+			}
+			if cfg.HoldDown != alerting.DefaultHoldDown {
+				t.Errorf("got hold-down %v, want %v", cfg.HoldDown, alerting.DefaultHoldDown)
+			}
+		})
+	}
+	t.Run("a config the evaluator refuses is refused", func(t *testing.T) {
+		_, err := alerting.Config{Service: "svc", SLOs: []alerting.SLOConfig{{Name: "a"}}}.Effective()
+		if err == nil || !strings.Contains(err.Error(), "no rules and window") {
+			t.Errorf("got error %v, want one about the missing window", err)
+		}
+	})
 }

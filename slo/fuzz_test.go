@@ -1,9 +1,12 @@
 package slo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 // FuzzLoadService feeds arbitrary bytes to the spec loader: it must never
@@ -49,6 +52,48 @@ func FuzzLoadService(f *testing.F) {
 			if o.SLI.Latency != nil && (o.SLI.Latency.BucketMatchers == nil || o.SLI.Latency.CountMatchers == nil) {
 				t.Errorf("accepted latency SLO %q without matchers", o.Name)
 			}
+		}
+	})
+}
+
+// FuzzScheduleInactive checks Inactive against Active, minute by minute,
+// for schedules and ranges built from the fuzzer's numbers: weekly hours on
+// some days, a holiday, a maintenance window, in zones with DST changes and
+// offsets that are not whole hours.
+func FuzzScheduleInactive(f *testing.F) {
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia"}
+	f.Add(uint8(1), uint8(0b0111110), uint16(9*60), uint16(8*60), int16(3), int32(100), uint16(120), int64(0), uint32(10*86400))
+	f.Add(uint8(2), uint8(0b1111111), uint16(60), uint16(120), int16(-1), int32(-5), uint16(0), int64(-86400*5+37), uint32(3*86400+11))
+	f.Add(uint8(3), uint8(0b1000001), uint16(90), uint16(60), int16(0), int32(0), uint16(30), int64(86400*210), uint32(5*86400))
+	f.Fuzz(func(t *testing.T, zone, days uint8, start, length uint16, holiday int16, maint int32, maintLen uint16, fromOff int64, span uint32) {
+		base := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC) // near the northern spring DST changes
+		spec := ScheduleSpec{Name: "fuzz", TimeZone: zones[int(zone)%len(zones)]}
+		from, to := int(start)%minutesPerDay, int(start)%minutesPerDay+1+int(length)%minutesPerDay
+		to = min(to, minutesPerDay)
+		var names []string
+		for d, n := range []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} {
+			if days&(1<<d) != 0 {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			spec.Weekly = []WeeklyRule{{Days: names, Hours: []string{fmt.Sprintf("%02d:%02d-%02d:%02d", from/60, from%60, to/60, to%60)}}}
+		}
+		if holiday >= 0 {
+			spec.Holidays.Dates = []string{base.AddDate(0, 0, int(holiday%30)).Format(time.DateOnly)}
+		}
+		if maintLen > 0 {
+			ms := base.Add(time.Duration(maint%(30*86400)) * time.Second)
+			spec.Maintenance = []Maintenance{{Start: ms, End: ms.Add(time.Duration(maintLen) * time.Second)}}
+		}
+		s, err := CompileSchedule(spec)
+		if err != nil {
+			t.Skip(err)
+		}
+		lo := base.Add(time.Duration(fromOff%(365*86400)) * time.Second)
+		hi := lo.Add(time.Duration(span%(20*86400)) * time.Second)
+		if got, want := s.Inactive(lo, hi), inactiveByMinute(s, lo, hi); !slices.Equal(got, want) {
+			t.Fatalf("%+v from %s to %s: %s", spec, lo.Format(time.RFC3339), hi.Format(time.RFC3339), firstDifference(got, want))
 		}
 	})
 }

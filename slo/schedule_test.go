@@ -1,6 +1,9 @@
 package slo
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,4 +253,140 @@ func BenchmarkCompileSchedule(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// inactiveByMinute is Inactive the slow way: Active asked about every
+// whole minute of [from, to], inactive minutes joined and clipped.
+func inactiveByMinute(s *Schedule, from, to time.Time) [][2]int64 {
+	out := [][2]int64{}
+	lo, hi := from.Unix(), to.Unix()
+	for u := floorDiv(lo, 60) * 60; u < hi; u += 60 {
+		if s.Active(time.Unix(u, 0)) {
+			continue
+		}
+		a, b := max(u, lo), min(u+60, hi)
+		if n := len(out); n > 0 && out[n-1][1] >= a {
+			out[n-1][1] = b
+		} else {
+			out = append(out, [2]int64{a, b})
+		}
+	}
+	return out
+}
+
+// spans reads pairs of RFC 3339 times as Unix-second spans.
+func spans(pairs ...string) [][2]int64 {
+	out := [][2]int64{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, [2]int64{utc(pairs[i]).Unix(), utc(pairs[i+1]).Unix()})
+	}
+	return out
+}
+
+func formatSpans(ss [][2]int64) string {
+	var b strings.Builder
+	for _, s := range ss {
+		fmt.Fprintf(&b, "[%s, %s) ", time.Unix(s[0], 0).UTC().Format(time.RFC3339), time.Unix(s[1], 0).UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+func TestScheduleInactive(t *testing.T) {
+	// Berlin business hours with Good Friday 2026 as the only holiday:
+	// 09:00-17:00 is 08:00-16:00 UTC before 29 March and 07:00-15:00 UTC
+	// from then on.
+	berlin := mustCompile(t, ScheduleSpec{Name: "berlin", TimeZone: "Europe/Berlin",
+		Weekly:   []WeeklyRule{{Days: []string{"mon-fri"}, Hours: []string{"09:00-17:00"}}},
+		Holidays: Holidays{Dates: []string{"2026-04-03"}},
+		Maintenance: []Maintenance{{Start: utc("2026-04-01T10:00:00Z"), End: utc("2026-04-01T12:00:00Z")},
+			{Start: utc("2026-04-01T15:30:00Z"), End: utc("2026-04-01T16:00:00Z")}}})
+	berlinNights := mustCompile(t, ScheduleSpec{Name: "berlin-nights", TimeZone: "Europe/Berlin",
+		Weekly: []WeeklyRule{{Days: []string{"mon-sun"}, Hours: []string{"02:00-03:00"}}}})
+	tests := []struct {
+		name     string
+		s        *Schedule
+		from, to string
+		want     [][2]int64
+	}{
+		{"business hours across the start of DST follow local time", berlin, "2026-03-27T00:00:00Z", "2026-03-31T00:00:00Z", spans(
+			"2026-03-27T00:00:00Z", "2026-03-27T08:00:00Z",
+			"2026-03-27T16:00:00Z", "2026-03-30T07:00:00Z",
+			"2026-03-30T15:00:00Z", "2026-03-31T00:00:00Z")},
+		{"a holiday is off all local day, and maintenance in business hours is off", berlin, "2026-04-01T00:00:00Z", "2026-04-04T00:00:00Z", spans(
+			"2026-04-01T00:00:00Z", "2026-04-01T07:00:00Z",
+			"2026-04-01T10:00:00Z", "2026-04-01T12:00:00Z",
+			"2026-04-01T15:00:00Z", "2026-04-02T07:00:00Z",
+			"2026-04-02T15:00:00Z", "2026-04-04T00:00:00Z")},
+		{"a range starting and ending inside off hours is clipped to it", berlin, "2026-03-27T05:30:00Z", "2026-03-28T12:15:30Z", spans(
+			"2026-03-27T05:30:00Z", "2026-03-27T08:00:00Z",
+			"2026-03-27T16:00:00Z", "2026-03-28T12:15:30Z")},
+		{"a range inside business hours has no off hours", berlin, "2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", spans()},
+		{"the hour the clocks skip is never on", berlinNights, "2026-03-28T00:00:00Z", "2026-03-30T00:00:00Z", spans(
+			"2026-03-28T00:00:00Z", "2026-03-28T01:00:00Z",
+			"2026-03-28T02:00:00Z", "2026-03-30T00:00:00Z")},
+		{"the hour the clocks repeat is on twice", berlinNights, "2026-10-24T23:00:00Z", "2026-10-25T04:00:00Z", spans(
+			"2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z",
+			"2026-10-25T02:00:00Z", "2026-10-25T04:00:00Z")},
+		{"an always-on schedule has none", AlwaysOn(), "2026-03-27T00:00:00Z", "2026-03-31T00:00:00Z", spans()},
+		{"an empty range has none", berlin, "2026-03-28T00:00:00Z", "2026-03-28T00:00:00Z", spans()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.s.Inactive(utc(tt.from), utc(tt.to))
+			if got == nil || !slices.Equal(got, tt.want) {
+				t.Errorf("Inactive(%s, %s)\n got %s\nwant %s", tt.from, tt.to, formatSpans(got), formatSpans(tt.want))
+			}
+			if ref := inactiveByMinute(tt.s, utc(tt.from), utc(tt.to)); !slices.Equal(got, ref) {
+				t.Errorf("Inactive disagrees with Active minute by minute:\n got %s\nwant %s", formatSpans(got), formatSpans(ref))
+			}
+		})
+	}
+}
+
+func TestScheduleInactiveAgreesWithActiveOverAYear(t *testing.T) {
+	for _, spec := range []ScheduleSpec{
+		berlinBusinessHours, nyBusinessHours,
+		{Name: "late", Weekly: []WeeklyRule{{Days: []string{"fri-mon"}, Hours: []string{"22:00-24:00"}}}},
+		{Name: "ny-nights", TimeZone: "America/New_York", Weekly: []WeeklyRule{{Days: []string{"mon-sun"}, Hours: []string{"01:00-03:00"}}}},
+		{Name: "lord-howe", TimeZone: "Australia/Lord_Howe", // a 30-minute DST shift
+			Weekly: []WeeklyRule{{Days: []string{"sat", "sun"}, Hours: []string{"01:30-02:30", "10:00-12:00"}}}},
+		{Name: "kathmandu-holidays", TimeZone: "Asia/Kathmandu", Holidays: Holidays{Country: "us"}}, // +05:45
+	} {
+		s := mustCompile(t, spec)
+		t.Run(spec.Name+" says what Active says for every minute of 2026", func(t *testing.T) {
+			from, to := utc("2025-12-31T23:59:30Z"), utc("2027-01-01T00:00:10Z")
+			if got, want := s.Inactive(from, to), inactiveByMinute(s, from, to); !slices.Equal(got, want) {
+				t.Errorf("got %d spans, want %d; first difference at %s", len(got), len(want), firstDifference(got, want))
+			}
+		})
+	}
+}
+
+func firstDifference(a, b [][2]int64) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("span %d: got %s, want %s", i, formatSpans(a[i:i+1]), formatSpans(b[i:i+1]))
+		}
+	}
+	return fmt.Sprintf("span %d", min(len(a), len(b)))
+}
+
+// BenchmarkScheduleInactive finds the off hours of 28 days, as a chart of
+// a business-hours SLO does, and compares with asking Active every minute.
+func BenchmarkScheduleInactive(b *testing.B) {
+	s := mustCompile(b, berlinBusinessHours)
+	from := utc("2026-03-01T00:00:00Z")
+	to := from.Add(28 * 24 * time.Hour)
+	b.Run("by day", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Inactive(from, to)
+		}
+	})
+	b.Run("by minute", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			inactiveByMinute(s, from, to)
+		}
+	})
 }

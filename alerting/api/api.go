@@ -1,6 +1,7 @@
 // Package api serves the alerting side of slogate over HTTP: open and
-// recent alerts, who is on call for a team, a dry run of where an alert
-// would be routed, the notification log, silences and acknowledgements.
+// recent alerts, who is on call for each team, the burn-rate rules each
+// SLO is evaluated with, a dry run of where an alert would be routed, the
+// notification log, silences and acknowledgements.
 package api
 
 import (
@@ -9,11 +10,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/common/model"
 
+	"github.com/slogate/slogate/alerting"
 	"github.com/slogate/slogate/alerting/dispatch"
 	"github.com/slogate/slogate/alerting/oncall"
 	"github.com/slogate/slogate/alerting/outbox"
@@ -54,7 +59,9 @@ func (h *Handler) Register(grp *echo.Group, read, write echo.MiddlewareFunc) {
 		h.Silences.Register(grp, read, write)
 	}
 	grp.GET("/alerts", h.alerts, read)
+	grp.GET("/oncall", h.teams, read)
 	grp.GET("/oncall/:team", h.onCall, read)
+	grp.GET("/rules/:service", h.rules, read)
 	grp.GET("/route", h.route, read)
 	grp.GET("/notifications", h.notifications, read)
 }
@@ -127,6 +134,99 @@ func (h *Handler) onCall(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, oc)
+}
+
+// teamJSON is one team in GET /oncall.
+type teamJSON struct {
+	Team    string   `json:"team"`
+	Members []string `json:"members"`
+	// Channel names the team's channel receiver, "" when it has none.
+	Channel string `json:"channel"`
+	// OnCall is what GET /oncall/{team} answers; null without a rotation.
+	OnCall *oncall.OnCall `json:"onCall"`
+}
+
+// teams lists every team, sorted by name, with who is on call now.
+func (h *Handler) teams(c echo.Context) error {
+	now := h.Now()
+	out := []teamJSON{}
+	for _, t := range h.Directory.Teams() {
+		tj := teamJSON{Team: t.Name, Members: t.Members, Channel: t.Channel}
+		if t.HasRotation {
+			oc, err := h.Directory.OnCall(t.Name, now)
+			if err != nil {
+				return err
+			}
+			tj.OnCall = &oc
+		}
+		out = append(out, tj)
+	}
+	return c.JSON(http.StatusOK, map[string][]teamJSON{"teams": out})
+}
+
+// rulesJSON is the answer of GET /rules/{service}.
+type rulesJSON struct {
+	Service string         `json:"service"`
+	SLOs    []sloRulesJSON `json:"slos"`
+}
+
+// sloRulesJSON is how one SLO is alerted on.
+type sloRulesJSON struct {
+	SLO string `json:"slo"`
+	// MinBadEvents is the low-traffic guard; 0 means none.
+	MinBadEvents float64    `json:"minBadEvents"`
+	Rules        []ruleJSON `json:"rules"`
+}
+
+// ruleJSON is an alerting.Rule with its windows written as in specs.
+type ruleJSON struct {
+	Severity string  `json:"severity"`
+	Long     string  `json:"long"`
+	Short    string  `json:"short"`
+	Burn     float64 `json:"burn"`
+}
+
+// rules answers the burn-rate rules each of a service's SLOs is evaluated
+// with: its spec's, or the defaults scaled to its window, exactly as
+// alerting.Config.Effective gives them to the evaluator.
+func (h *Handler) rules(c echo.Context) error {
+	name := c.Param("service")
+	svc := h.Services[name]
+	if svc == nil {
+		return h.unknownService(name)
+	}
+	cfg, err := alerting.ConfigFor(svc).Effective()
+	if err != nil {
+		return fmt.Errorf("alerting rules of %s: %w", name, err)
+	}
+	out := rulesJSON{Service: name, SLOs: []sloRulesJSON{}}
+	for _, s := range cfg.SLOs {
+		sj := sloRulesJSON{SLO: s.Name, MinBadEvents: max(s.MinBadEvents, 0), Rules: []ruleJSON{}}
+		for _, r := range s.Rules {
+			sj.Rules = append(sj.Rules, ruleJSON{Severity: r.Severity, Long: model.Duration(r.Long).String(),
+				Short: model.Duration(r.Short).String(), Burn: r.Burn})
+		}
+		out.SLOs = append(out.SLOs, sj)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// unknownService is a 404 for a service with no spec, naming the closest
+// known ones.
+func (h *Handler) unknownService(name string) error {
+	known := make([]string, 0, len(h.Services))
+	for n := range h.Services {
+		known = append(known, n)
+	}
+	slices.Sort(known)
+	msg := fmt.Sprintf("service %q not found", name)
+	if s := slo.Suggest(name, known); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return echo.NewHTTPError(http.StatusNotFound, msg)
 }
 
 // route answers who would be told of an alert: ?service=&slo=&severity=.

@@ -107,6 +107,31 @@ func (d *Directory) Receiver(name string) (slo.Receiver, bool) {
 	return r, ok
 }
 
+// Team is a team as the directory knows it.
+type Team struct {
+	// Name is the team's name, as service specs give it in owner.team.
+	Name string
+	// Members name the team's people in config order; never nil.
+	Members []string
+	// Channel names the team's non-paging receiver, "" when it has none.
+	Channel string
+	// HasRotation reports whether the team has an on-call rotation, and
+	// so whether OnCall answers for it.
+	HasRotation bool
+}
+
+// Teams returns every team, sorted by name. The result is the caller's
+// to change.
+func (d *Directory) Teams() []Team {
+	out := make([]Team, 0, len(d.teams))
+	for _, t := range d.teams {
+		out = append(out, Team{Name: t.cfg.Name, Members: append([]string{}, t.cfg.Members...),
+			Channel: t.cfg.Channel, HasRotation: t.rot != nil})
+	}
+	slices.SortFunc(out, func(a, b Team) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
 // Shift is one stretch of time during which one person is on call.
 type Shift struct {
 	// Person names who is on call.

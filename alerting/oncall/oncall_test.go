@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -212,6 +213,27 @@ func TestOnCallErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTeams(t *testing.T) {
+	d := newDirectory(t)
+	got := d.Teams()
+	want := []Team{
+		{Name: "payments", Members: []string{"Alice", "Bob", "Carol"}, Channel: "payments-slack", HasRotation: true},
+		{Name: "search", Members: []string{"Dave"}, Channel: "search-mail"},
+		{Name: "sre", Members: []string{"Bob", "Dave"}, HasRotation: true},
+	}
+	t.Run("every team is listed by name with its members, channel and whether it has a rotation", func(t *testing.T) {
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("changing the list changes nothing in the directory", func(t *testing.T) {
+		got[0].Members[0] = "Mallory"
+		if again := d.Teams(); !reflect.DeepEqual(again, want) {
+			t.Errorf("after a change got %+v, want %+v", again, want)
+		}
+	})
 }
 
 // TestShiftsTileTime walks a year hour by hour in both time zones' DST

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
@@ -236,5 +237,83 @@ func TestRecordBeforeRestoreIsRefused(t *testing.T) {
 	// over the stored one.
 	if err := m.Record(context.Background(), adds(1), nil); !errors.Is(err, ErrNotRestored) {
 		t.Fatalf("got %v, want ErrNotRestored", err)
+	}
+}
+
+func TestSeriesOffHours(t *testing.T) {
+	// Berlin business hours with Good Friday 2026 as a holiday: 09:00-17:00
+	// local is 08:00-16:00 UTC until DST starts on 29 March, 07:00-15:00
+	// UTC after.
+	berlin, err := slo.CompileSchedule(slo.ScheduleSpec{Name: "berlin-business-hours", TimeZone: "Europe/Berlin",
+		Weekly:   []slo.WeeklyRule{{Days: []string{"mon-fri"}, Hours: []string{"09:00-17:00"}}},
+		Holidays: slo.Holidays{Dates: []string{"2026-04-03"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := testCatalog()
+	cat.Schedules[berlin.Name] = berlin
+	cat.Services[0].SLOs[1].Schedule = berlin.Name // shop/quiet
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := New(Config{Catalog: cat, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Restore(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name     string
+		slo      string
+		from, to string
+		step     time.Duration
+		want     []string // pairs of RFC 3339 times
+	}{
+		{"business hours across the start of DST shift by an hour in UTC", "quiet", "2026-03-27T00:00:00Z", "2026-03-31T00:00:00Z", time.Hour, []string{
+			"2026-03-27T00:00:00Z", "2026-03-27T08:00:00Z",
+			"2026-03-27T16:00:00Z", "2026-03-30T07:00:00Z",
+			"2026-03-30T15:00:00Z", "2026-03-31T00:00:00Z"}},
+		{"a holiday is off hours all local day", "quiet", "2026-04-02T00:00:00Z", "2026-04-04T00:00:00Z", 30 * time.Minute, []string{
+			"2026-04-02T00:00:00Z", "2026-04-02T07:00:00Z",
+			"2026-04-02T15:00:00Z", "2026-04-04T00:00:00Z"}},
+		{"off hours end at the last step, past a to that is not on one", "quiet", "2026-03-30T06:00:00Z", "2026-03-30T16:10:00Z", time.Hour, []string{
+			"2026-03-30T06:00:00Z", "2026-03-30T07:00:00Z",
+			"2026-03-30T15:00:00Z", "2026-03-30T17:00:00Z"}},
+		{"an always-on SLO has none", "availability", "2026-03-27T00:00:00Z", "2026-03-31T00:00:00Z", time.Hour, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := m.Series("shop", tt.slo, at(tt.from), at(tt.to), tt.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := [][2]int64{}
+			for i := 0; i+1 < len(tt.want); i += 2 {
+				want = append(want, [2]int64{at(tt.want[i]).Unix(), at(tt.want[i+1]).Unix()})
+			}
+			if s.OffHours == nil || !reflect.DeepEqual(s.OffHours, want) {
+				t.Errorf("got off hours %v, want %v", s.OffHours, want)
+			}
+			data, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				OffHours json.RawMessage `json:"offHours"`
+			}
+			if err := json.Unmarshal(data, &got); err != nil || got.OffHours == nil || string(got.OffHours) == "null" {
+				t.Errorf("got JSON offHours %s, want a list", got.OffHours)
+			}
+		})
 	}
 }

@@ -41,6 +41,11 @@ type Series struct {
 	// Good and Total are the events (or minutes) within each step.
 	Good  []float64 `json:"good"`
 	Total []float64 `json:"total"`
+	// OffHours are the stretches of [From, To] during which the SLO's
+	// schedule spends no budget (outside its hours, holidays, maintenance),
+	// as [start, end) Unix seconds, merged, for charts to shade. Empty,
+	// never nil, for an always-on SLO.
+	OffHours [][2]int64 `json:"offHours"`
 }
 
 // Series evaluates one SLO at each step end in (from, to]. step is rounded
@@ -70,6 +75,7 @@ func (m *Monitor) Series(service, name string, from, to time.Time, step time.Dur
 		Service: service, SLO: name, From: from, To: from.Add(time.Duration(n) * step),
 		Step: slo.Window{Rolling: step}.String(), BurnRates: map[string][]*float64{},
 	}
+	s.OffHours = e.sched.Inactive(s.From, s.To)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := 1; i <= n; i++ {

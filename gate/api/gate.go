@@ -103,8 +103,10 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		}
 	}
 	sort.Strings(g.names)
-	empty := map[string]*verdictJSON{}
-	g.verdicts.Store(&empty)
+	// A nil map until the first evaluation: lookups in it find nothing,
+	// and all tells "not ready" from "no services" by it.
+	var none map[string]*verdictJSON
+	g.verdicts.Store(&none)
 	last, err := cfg.Store.LastDecisions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
@@ -183,16 +185,23 @@ type scratch struct {
 // decide fills out with the answer to req at now and returns the verdict
 // it came from. It reads only memory and allocates nothing.
 func (g *Gate) decide(req *gate.Request, now time.Time, out *gate.Answer) (*verdictJSON, error) {
+	return g.decideFrom(*g.verdicts.Load(), *g.overrides.Load(), req, now, out)
+}
+
+// decideFrom is decide from given verdicts and overrides, so that answers
+// for many services can all come from the same evaluation.
+func (g *Gate) decideFrom(verdicts map[string]*verdictJSON, overrides map[string][]gate.Override,
+	req *gate.Request, now time.Time, out *gate.Answer) (*verdictJSON, error) {
 	p := g.policies[req.Service]
 	if p == nil {
 		return nil, errUnknownService
 	}
-	vj := (*g.verdicts.Load())[req.Service]
+	vj := verdicts[req.Service]
 	if vj == nil {
 		return nil, errNotReady
 	}
 	var ov *gate.Override
-	list := (*g.overrides.Load())[req.Service]
+	list := overrides[req.Service]
 	env := p.Environment(req.Env)
 	for i := range list {
 		if list[i].ActiveAt(now, env) {

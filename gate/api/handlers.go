@@ -24,6 +24,7 @@ import (
 // Register adds the gate's routes to grp, which is mounted at /api/v1.
 func (g *Gate) Register(grp *echo.Group) {
 	a := g.cfg.Auth
+	grp.GET("/gate", g.all, a.Read())
 	grp.GET("/gate/:service", g.check, a.Read())
 	grp.POST("/gate/:service", g.check, a.Read())
 	grp.GET("/gate/:service/history", g.history, a.Read())
@@ -116,13 +117,54 @@ func (g *Gate) answer(c echo.Context, req *gate.Request, status func(*gate.Answe
 	case errors.Is(err, errUnknownService):
 		return g.unknownService(req.Service)
 	case errors.Is(err, errNotReady):
-		c.Response().Header().Set("Retry-After", "5")
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "the gate has no evaluation yet; retry in a few seconds")
+		return notReady(c)
 	case err != nil:
 		return err
 	}
 	sc.buf = appendAnswer(sc.buf[:0], out, vj)
 	return c.JSONBlob(status(out), sc.buf)
+}
+
+// notReady is the answer before the first evaluation: 503, retry soon.
+func notReady(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", "5")
+	return echo.NewHTTPError(http.StatusServiceUnavailable, "the gate has no evaluation yet; retry in a few seconds")
+}
+
+// verdictSummary is one service in GET /gate.
+type verdictSummary struct {
+	Service string `json:"service"`
+	// Decision, Allowed, Enforced and Reasons are what GET /gate/{service}
+	// without parameters answers: the decision for the policy's first
+	// gated environment, and whether a change of no particular type may
+	// ship (freezes and active overrides included).
+	Decision    string    `json:"decision"`
+	Allowed     bool      `json:"allowed"`
+	Enforced    bool      `json:"enforced"`
+	Reasons     []string  `json:"reasons"`
+	EvaluatedAt time.Time `json:"evaluatedAt"`
+}
+
+// all answers every service's current decision in one list, sorted by
+// service, from the same evaluation; 503 before the first. Services the
+// evaluation did not judge are left out.
+func (g *Gate) all(c echo.Context) error {
+	verdicts, overrides := *g.verdicts.Load(), *g.overrides.Load()
+	if verdicts == nil {
+		return notReady(c)
+	}
+	now := g.cfg.Now()
+	out := make([]verdictSummary, 0, len(g.names))
+	var a gate.Answer
+	for _, name := range g.names {
+		req := gate.Request{Service: name}
+		if _, err := g.decideFrom(verdicts, overrides, &req, now, &a); err != nil {
+			continue
+		}
+		out = append(out, verdictSummary{Service: name, Decision: a.Decision, Allowed: a.Allowed,
+			Enforced: a.Enforced, Reasons: a.Reasons, EvaluatedAt: a.EvaluatedAt})
+	}
+	return c.JSON(http.StatusOK, map[string][]verdictSummary{"services": out})
 }
 
 func ok200(*gate.Answer) int { return http.StatusOK }
@@ -467,10 +509,16 @@ func (g *Gate) addDeploy(c echo.Context) error {
 	return c.JSON(http.StatusCreated, d)
 }
 
+// listDeploys answers ?service=&env=&author=&since=&limit=: author keeps
+// the deploys whose author contains it, ignoring case (see
+// store.DeployFilter).
 func (g *Gate) listDeploys(c echo.Context) error {
-	f := store.DeployFilter{Service: c.QueryParam("service"), Env: c.QueryParam("env")}
+	f := store.DeployFilter{Service: c.QueryParam("service"), Env: c.QueryParam("env"), Author: c.QueryParam("author")}
 	if f.Service != "" && g.policies[f.Service] == nil {
 		return g.unknownService(f.Service)
+	}
+	if len(f.Author) > 256 {
+		return httpapi.BadRequest("author", "at most 256 bytes, got %d", len(f.Author))
 	}
 	var err error
 	if f.Since, err = sinceParam(c, g.cfg.Now()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -119,6 +120,10 @@ type DeployFilter struct {
 	Service string
 	// Env keeps the deploys to one environment.
 	Env string
+	// Author keeps the deploys whose author contains it, ignoring case.
+	// Case is folded as SQLite's LIKE folds it: for ASCII letters only, so
+	// "élodie" does not find "Élodie".
+	Author string
 	// Since keeps the deploys started at or after it.
 	Since time.Time
 	// Limit is the most deploys returned: DefaultLimit if 0, at most
@@ -138,6 +143,9 @@ func (s *Store) Deploys(ctx context.Context, f DeployFilter) ([]Deploy, error) {
 	if f.Env != "" {
 		where, args = append(where, "env = ?"), append(args, f.Env)
 	}
+	if f.Author != "" {
+		where, args = append(where, `author LIKE ? ESCAPE '\'`), append(args, "%"+likeEscaper.Replace(f.Author)+"%")
+	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "started_at >= ?"), append(args, ms(f.Since))
 	}
@@ -148,6 +156,10 @@ func (s *Store) Deploys(ctx context.Context, f DeployFilter) ([]Deploy, error) {
 	}
 	return ds, nil
 }
+
+// likeEscaper makes a string match itself in a LIKE pattern with ESCAPE
+// '\': its %, _ and \ are literal.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // PendingImpact returns the deploys whose impact is not known yet and
 // that finished (or, if they have no finish time, started) at or before

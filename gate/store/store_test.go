@@ -182,25 +182,35 @@ func deployIDs(ds []Deploy) []int64 { return ids(ds, func(d Deploy) int64 { retu
 func TestDeploysFilters(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
-	add := func(service, env string, started time.Duration) int64 {
-		return mustAddDeploy(t, s, Deploy{Service: service, Env: env, StartedAt: at(started)}).ID
+	add := func(service, env, author string, started time.Duration) int64 {
+		return mustAddDeploy(t, s, Deploy{Service: service, Env: env, Author: author, StartedAt: at(started)}).ID
 	}
-	c1 := add("checkout", "production", 0)
-	c2 := add("checkout", "production", time.Hour)
-	cs := add("checkout", "staging", 30*time.Minute)
-	s1 := add("search", "production", 2*time.Hour)
-	c3 := add("checkout", "production", time.Hour) // same start as c2: the later recorded comes first
+	c1 := add("checkout", "production", "Alice Liddell <alice@example.com>", 0)
+	c2 := add("checkout", "production", "bob", time.Hour)
+	cs := add("checkout", "staging", "ALICE", 30*time.Minute)
+	s1 := add("search", "production", "alice", 2*time.Hour)
+	c3 := add("checkout", "production", "100%_done\\bot", time.Hour) // same start as c2: the later recorded comes first
+	s2 := add("search", "production", "", 3*time.Hour)
 	for _, tt := range []struct {
 		name string
 		f    DeployFilter
 		want []int64
 	}{
-		{"no filter lists every deploy, the latest started first", DeployFilter{}, []int64{s1, c3, c2, cs, c1}},
+		{"no filter lists every deploy, the latest started first", DeployFilter{}, []int64{s2, s1, c3, c2, cs, c1}},
 		{"a service keeps its deploys", DeployFilter{Service: "checkout"}, []int64{c3, c2, cs, c1}},
 		{"a service and env keep the deploys to that env", DeployFilter{Service: "checkout", Env: "production"}, []int64{c3, c2, c1}},
-		{"an env alone keeps the deploys of every service to it", DeployFilter{Env: "production"}, []int64{s1, c3, c2, c1}},
-		{"since keeps the deploys started at or after it", DeployFilter{Since: at(time.Hour)}, []int64{s1, c3, c2}},
-		{"since is compared at millisecond precision", DeployFilter{Since: at(time.Hour + 100*time.Microsecond)}, []int64{s1, c3, c2}},
+		{"an env alone keeps the deploys of every service to it", DeployFilter{Env: "production"}, []int64{s2, s1, c3, c2, c1}},
+		{"since keeps the deploys started at or after it", DeployFilter{Since: at(time.Hour)}, []int64{s2, s1, c3, c2}},
+		{"since is compared at millisecond precision", DeployFilter{Since: at(time.Hour + 100*time.Microsecond)}, []int64{s2, s1, c3, c2}},
+		{"an author matches any part of the author, ignoring case", DeployFilter{Author: "aLiCe"}, []int64{s1, cs, c1}},
+		{"an author matches inside an email address", DeployFilter{Author: "@example.com"}, []int64{c1}},
+		{"an author combines with service, env and since", DeployFilter{Author: "alice", Service: "checkout", Env: "production"}, []int64{c1}},
+		{"an author combines with since", DeployFilter{Author: "alice", Since: at(time.Minute)}, []int64{s1, cs}},
+		{"an author's % and _ are literal, not wildcards", DeployFilter{Author: "0%_d"}, []int64{c3}},
+		{"an author's % matches no other author", DeployFilter{Author: "%"}, []int64{c3}},
+		{"an author's _ matches no other character", DeployFilter{Author: "b_b"}, []int64{}},
+		{"an author's backslash is literal", DeployFilter{Author: "done\\b"}, []int64{c3}},
+		{"an author nobody has matches nothing", DeployFilter{Author: "mallory"}, []int64{}},
 		{"a limit keeps the latest", DeployFilter{Service: "checkout", Limit: 2}, []int64{c3, c2}},
 		{"an unknown service has no deploys", DeployFilter{Service: "nope"}, []int64{}},
 	} {
