@@ -5,7 +5,7 @@ BIN     := bin/slogate
 CONFIG  ?= testdata/slogate.yaml
 PKGS    := ./...
 
-.PHONY: run test bench bench-go bench-http build lint clean
+.PHONY: run test bench bench-go bench-http build lint clean vendor-uplot
 
 build:
 	$(GO) build -o $(BIN) ./cmd/slogate
@@ -33,3 +33,23 @@ lint:
 
 clean:
 	rm -rf bin .run
+
+# uPlot, the chart library of the web UI, is vendored (the binary embeds it
+# and works offline). This fetches the pinned release from the npm registry,
+# copies its dist files and licence into ui/static/vendor/uplot/ and points
+# ui/index.html's ?v= at the version, so browsers cache the files for good;
+# bump UPLOT_VERSION and rerun to upgrade.
+UPLOT_VERSION := 1.6.32
+UPLOT_DIR     := ui/static/vendor/uplot
+
+vendor-uplot:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cd "$$tmp" && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null && \
+	tar -xzf uplot-$(UPLOT_VERSION).tgz && cd - >/dev/null && \
+	mkdir -p $(UPLOT_DIR) && \
+	cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
+	echo $(UPLOT_VERSION) > $(UPLOT_DIR)/VERSION && \
+	sed -e 's|\(/static/vendor/uplot/[^"?]*\)?v=[^"]*|\1?v=$(UPLOT_VERSION)|g' ui/index.html > "$$tmp/index.html" && \
+	cp "$$tmp/index.html" ui/index.html && \
+	echo "vendored uPlot $(UPLOT_VERSION) into $(UPLOT_DIR)"
+

@@ -15,11 +15,12 @@ import (
 	"github.com/slogate/slogate/budget/monitor"
 	gateapi "github.com/slogate/slogate/gate/api"
 	"github.com/slogate/slogate/slo"
+	"github.com/slogate/slogate/ui"
 	"github.com/slogate/slogate/ui/api"
 )
 
 // newHTTPServer wires every HTTP route: the JSON API, the push intake,
-// health and readiness, and /metrics.
+// health and readiness, /metrics and the web UI.
 func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -54,6 +55,7 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 	v1.POST("/events", echo.WrapHandler(push))
 	gt.Register(v1)
 	alerts.Register(v1, auth.Read(), auth.Require(slo.ScopeAlertsWrite))
+	ui.Register(e)
 	return e
 }
 
