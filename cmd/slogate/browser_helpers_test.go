@@ -415,6 +415,22 @@ func (b *browser) setField(selector, value string) {
 	}
 }
 
+// value returns the value of the form control selector names.
+func (b *browser) value(selector string) string {
+	b.t.Helper()
+	var v string
+	b.eval(`(document.querySelector(`+js(selector)+`) || {}).value ?? "<missing>"`, &v)
+	return v
+}
+
+// firstOption returns the value of the first option of select selector.
+func (b *browser) firstOption(selector string) string {
+	b.t.Helper()
+	var v string
+	b.eval(`((document.querySelector(`+js(selector)+`) || {}).options || [{value: "<missing>"}])[0].value`, &v)
+	return v
+}
+
 // text returns the trimmed textContent of the first match of selector,
 // or "<missing>".
 func (b *browser) text(selector string) string {

@@ -678,6 +678,115 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("a silence is created and expired from the alerts page", func(t *testing.T) {
+		b := newBrowser(t)
+		b.open(f.base+"/alerts", "alerts")
+		before := b.count("#silences [data-silence-id]")
+		b.setField("#silence-service", "search-api")
+		b.setField("#silence-duration", b.firstOption("#silence-duration"))
+		b.setField("#silence-reason", "load test in progress")
+		b.setField("#silence-token", uiToken)
+		renders := b.renders()
+		b.do("submit the silence form", chromedp.Click(chromedp.CSS(`form#silence-form [type="submit"]`), chromedp.NodeVisible))
+		b.waitRerender("alerts", renders)
+		b.waitUntil("the new silence listed", actionTimeout, func() (bool, string) {
+			n := b.count("#silences [data-silence-id]")
+			return n == before+1, fmt.Sprintf("%d silences, result %q", n, b.text("#silence-result"))
+		})
+		type silence struct {
+			ID              int64
+			Service, Reason string
+		}
+		var list struct{ Silences []silence }
+		getJSON(t, f.base+"/api/v1/silences?state=active", &list)
+		var id int64
+		for _, s := range list.Silences {
+			if s.Service == "search-api" && s.Reason == "load test in progress" {
+				id = s.ID
+			}
+		}
+		if id == 0 {
+			t.Fatalf("active silences %+v lack the one made in the browser", list.Silences)
+		}
+		b.screenshot("silence-created")
+
+		b.do("expire the silence", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#silences [data-silence-id="%d"] button.expire-silence`, id)), chromedp.NodeVisible))
+		b.waitUntil("the silence gone from the active list", actionTimeout, func() (bool, string) {
+			return b.count(fmt.Sprintf(`#silences [data-silence-id="%d"]`, id)) == 0, b.text("#silence-result")
+		})
+		getJSON(t, f.base+"/api/v1/silences?state=expired", &list)
+		if !slices.ContainsFunc(list.Silences, func(s silence) bool { return s.ID == id }) {
+			t.Errorf("expired silences %+v lack %d", list.Silences, id)
+		}
+	})
+
+	t.Run("every control is labelled and the nav is reachable by keyboard", func(t *testing.T) {
+		b := newBrowser(t)
+		for _, p := range []struct{ path, page string }{
+			{"/", "overview"}, {"/services/" + burning, "service"}, {"/alerts", "alerts"}, {"/deploys", "deploys"}, {"/oncall", "oncall"},
+		} {
+			b.open(f.base+p.path, p.page)
+			var unlabelled []string
+			b.eval(`[...document.querySelectorAll("input, select, textarea, button")]
+				.filter(e => e.type !== "hidden" && e.getClientRects().length > 0)
+				.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby") &&
+					!(e.tagName === "BUTTON" && e.textContent.trim()))
+				.map(e => e.outerHTML.slice(0, 80))`, &unlabelled)
+			if len(unlabelled) > 0 {
+				t.Errorf("%s: controls without a label: %q", p.path, unlabelled)
+			}
+		}
+		b.open(f.base+"/", "overview")
+		var reached []string
+		for range 8 {
+			b.do("press Tab", chromedp.KeyEvent("\t"))
+			var href string
+			b.eval(`document.activeElement ? (document.activeElement.getAttribute("href") || document.activeElement.id || document.activeElement.tagName) : ""`, &href)
+			reached = append(reached, href)
+		}
+		for _, want := range []string{"/alerts", "/deploys", "/oncall"} {
+			if !slices.Contains(reached, want) {
+				t.Errorf("tabbing from the top reached %q, want the nav link %s among them", reached, want)
+			}
+		}
+	})
+
+	t.Run("the overview fits a phone", func(t *testing.T) {
+		b := newBrowser(t)
+		b.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		b.open(f.base+"/", "overview")
+		var widths struct{ Scroll, Inner int }
+		b.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &widths)
+		if widths.Scroll > widths.Inner+1 {
+			t.Errorf("the overview is %d px wide on a %d px screen: it scrolls sideways", widths.Scroll, widths.Inner)
+		}
+		b.screenshot("phone-overview")
+		b.open(f.base+"/services/"+burning, "service")
+		if r := b.canvasHasInk(".uplot canvas"); r.Inked == 0 {
+			t.Errorf("no chart drew on the phone: %+v", r)
+		}
+		b.screenshot("phone-service")
+	})
+
+	t.Run("auto-refresh is kept in the URL and re-renders", func(t *testing.T) {
+		b := newBrowser(t)
+		b.open(f.base+"/?refresh=10s", "overview")
+		if v := b.value("#refresh"); v != "10s" {
+			t.Errorf("#refresh is %q after opening ?refresh=10s, want 10s", v)
+		}
+		before := b.renders()
+		b.waitUntil("a refresh within 10 s", 15*time.Second, func() (bool, string) {
+			n := b.renders()
+			return n > before, fmt.Sprintf("%d renders", n)
+		})
+		b.setField("#refresh", "off")
+		var loc string
+		b.eval(`location.search`, &loc)
+		if strings.Contains(loc, "refresh=10s") {
+			t.Errorf("URL %q still asks for a 10 s refresh after switching it off", loc)
+		}
+	})
 }
 
 // seriesSpans returns, for each series request the page made so far (from
