@@ -43,5 +43,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd(), newGateCmd(), newDeployCmd(), newBacktestCmd())
+	root.AddCommand(newRulesCmd())
+	root.AddCommand(newImportCmd())
 	return root
 }
