@@ -44,6 +44,9 @@ var slogateMetrics = map[string]metric{
 	"slogate_slo_events":                       {labels: with(sloLabels, "kind"), from: "budget/monitor/metrics.go"},
 	"slogate_slo_data_age_seconds":             {labels: sloLabels, from: "budget/monitor/metrics.go"},
 	"slogate_slo_schedule_active":              {labels: sloLabels, from: "budget/monitor/metrics.go"},
+	// gate/api/handlers.go: the gate's current answer per service.
+	"slogate_gate_decision": {labels: []string{"service", "team", "decision"}, from: "gate/api/handlers.go"},
+	"slogate_gate_allowed":  {labels: []string{"service", "team"}, from: "gate/api/handlers.go"},
 	// alerting/dispatch/dispatch.go: open alerts per service and severity.
 	"slogate_alerts_firing": {labels: []string{"service", "team", "severity"}, from: "alerting/dispatch/dispatch.go"},
 	// alerting/outbox/outbox.go: only when a receiver is configured.

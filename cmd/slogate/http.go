@@ -46,6 +46,7 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 		metrics.WriteProcessMetrics(w)
 		set.WritePrometheus(w)
 		mon.WriteMetrics(w)
+		gt.WriteMetrics(w)
 		alerts.WriteMetrics(w)
 		return nil
 	})

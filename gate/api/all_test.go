@@ -293,3 +293,21 @@ func BenchmarkGateAll(b *testing.B) {
 		b.SetBytes(n)
 	}
 }
+
+func TestGateMetricsSayEachServicesDecision(t *testing.T) {
+	it := newIntegration(t)
+	var b strings.Builder
+	it.gate.WriteMetrics(&b)
+	for _, want := range []string{
+		"# TYPE slogate_gate_decision gauge\n",
+		`slogate_gate_decision{service="checkout",team="shop",decision="ship"} 1` + "\n",
+		`slogate_gate_decision{service="checkout",team="shop",decision="slow_down"} 0` + "\n",
+		`slogate_gate_decision{service="payments",team="shop",decision="slow_down"} 1` + "\n",
+		`slogate_gate_allowed{service="payments",team="shop"} 0` + "\n",
+		`slogate_gate_allowed{service="search",team="shop"} 1` + "\n", // shadow mode
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics\n%s\nlack %q", b.String(), want)
+		}
+	}
+}

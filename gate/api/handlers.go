@@ -149,12 +149,22 @@ type verdictSummary struct {
 // service, from the same evaluation; 503 before the first. Services the
 // evaluation did not judge are left out.
 func (g *Gate) all(c echo.Context) error {
-	verdicts, overrides := *g.verdicts.Load(), *g.overrides.Load()
-	if verdicts == nil {
+	out, ok := g.summaries()
+	if !ok {
 		return notReady(c)
 	}
+	return c.JSON(http.StatusOK, map[string][]verdictSummary{"services": out})
+}
+
+// summaries answers a plain request for every service from one
+// evaluation; ok is false before the first.
+func (g *Gate) summaries() (out []verdictSummary, ok bool) {
+	verdicts, overrides := *g.verdicts.Load(), *g.overrides.Load()
+	if verdicts == nil {
+		return nil, false
+	}
 	now := g.cfg.Now()
-	out := make([]verdictSummary, 0, len(g.names))
+	out = make([]verdictSummary, 0, len(g.names))
 	var a gate.Answer
 	for _, name := range g.names {
 		req := gate.Request{Service: name}
@@ -164,7 +174,42 @@ func (g *Gate) all(c echo.Context) error {
 		out = append(out, verdictSummary{Service: name, Decision: a.Decision, Allowed: a.Allowed,
 			Enforced: a.Enforced, Reasons: a.Reasons, EvaluatedAt: a.EvaluatedAt})
 	}
-	return c.JSON(http.StatusOK, map[string][]verdictSummary{"services": out})
+	return out, true
+}
+
+// WriteMetrics writes the gate's current answer for every service, as a
+// plain request without a change type would get it:
+// slogate_gate_decision{service,team,decision} is 1 for the decision
+// (ship or slow_down) and 0 for the other, and
+// slogate_gate_allowed{service,team} is 1 when such a deploy may go out
+// (shipping, overridden or in shadow mode). Nothing is written before
+// the first evaluation.
+func (g *Gate) WriteMetrics(w io.Writer) {
+	out, ok := g.summaries()
+	if !ok {
+		return
+	}
+	fmt.Fprintln(w, "# HELP slogate_gate_decision 1 for the gate's current decision for the service (ship or slow_down), 0 for the other.")
+	fmt.Fprintln(w, "# TYPE slogate_gate_decision gauge")
+	for _, s := range out {
+		team := strconv.Quote(g.services[s.Service].Owner.Team)
+		for _, d := range []string{gate.Ship, gate.SlowDown} {
+			fmt.Fprintf(w, "slogate_gate_decision{service=%s,team=%s,decision=%q} %d\n", strconv.Quote(s.Service), team, d, b2i(s.Decision == d))
+		}
+	}
+	fmt.Fprintln(w, "# HELP slogate_gate_allowed 1 when a deploy of the service without a change type may go out now, else 0.")
+	fmt.Fprintln(w, "# TYPE slogate_gate_allowed gauge")
+	for _, s := range out {
+		fmt.Fprintf(w, "slogate_gate_allowed{service=%s,team=%s} %d\n", strconv.Quote(s.Service),
+			strconv.Quote(g.services[s.Service].Owner.Team), b2i(s.Allowed))
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func ok200(*gate.Answer) int { return http.StatusOK }
