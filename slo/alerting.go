@@ -47,6 +47,9 @@ type AlertingConfig struct {
 	// RepeatInterval is how often a firing page nobody acknowledged is
 	// sent again; default 1h, and 0 (written as 0s) means never.
 	RepeatInterval model.Duration `yaml:"repeatInterval"`
+	// HoldDown is how long an alert's conditions must stay false before it
+	// resolves, so a flapping burn is one incident; default 5m.
+	HoldDown model.Duration `yaml:"holdDown"`
 	// PagerDutyURL is the Events API v2 endpoint people's own routing keys
 	// are sent to; default PagerDuty's (US) service region. Set it to
 	// https://events.eu.pagerduty.com/v2/enqueue for the EU region.
@@ -71,6 +74,9 @@ func applyAlertingDefaults(c *Config, r *reporter) {
 	}
 	if a.RepeatInterval == 0 && lookup(r.root, "alerting.repeatInterval") == nil {
 		a.RepeatInterval = DefaultRepeatInterval
+	}
+	if a.HoldDown == 0 && lookup(r.root, "alerting.holdDown") == nil {
+		a.HoldDown = DefaultHoldDown
 	}
 }
 
@@ -108,6 +114,7 @@ func validateAlertingConfig(c *Config, r *reporter) {
 		r.add(field("alerting", "fallback"), "unknown receiver %q; %s", a.Fallback, knownReceivers)
 	}
 	positive(a.Deadline, r, field("alerting", "deadline"))
+	positive(a.HoldDown, r, field("alerting", "holdDown"))
 	if a.RepeatInterval < 0 {
 		r.add(field("alerting", "repeatInterval"), "must not be negative (0s never repeats), got %s", a.RepeatInterval)
 	}

@@ -32,6 +32,7 @@ const (
 	DefaultSMTPTimeout        = model.Duration(30 * time.Second)
 	DefaultDeliveryDeadline   = model.Duration(15 * time.Minute)
 	DefaultRepeatInterval     = model.Duration(time.Hour)
+	DefaultHoldDown           = model.Duration(5 * time.Minute)
 )
 
 const (

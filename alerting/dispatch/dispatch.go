@@ -76,6 +76,9 @@ type Config struct {
 	// RepeatInterval is how often an unacknowledged firing page is sent
 	// again; zero never.
 	RepeatInterval time.Duration
+	// HoldDown is how long an alert's conditions must stay false before
+	// it resolves; zero means alerting.DefaultHoldDown.
+	HoldDown time.Duration
 	// Logger receives routing problems; default discards.
 	Logger *slog.Logger
 }
@@ -141,7 +144,9 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{cfg: cfg, services: map[string]*service{}}
 	for _, svc := range cfg.Catalog.Services {
-		ev, err := alerting.NewEvaluator(alerting.ConfigFor(svc))
+		ac := alerting.ConfigFor(svc)
+		ac.HoldDown = cfg.HoldDown
+		ev, err := alerting.NewEvaluator(ac)
 		if err != nil {
 			return nil, fmt.Errorf("dispatch %s: %w", svc.Name, err)
 		}

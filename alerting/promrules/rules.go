@@ -58,6 +58,9 @@ type Config struct {
 	// WindowInterval is the evaluation interval of the SLO window's rule
 	// groups; zero means DefaultWindowInterval.
 	WindowInterval time.Duration
+	// HoldDown is the server config's alerting.holdDown, the alerts'
+	// keep_firing_for; zero means alerting.DefaultHoldDown.
+	HoldDown time.Duration
 	// SkipUnsupported leaves out the SLOs PromQL cannot express, listing
 	// them in Result.Skipped, instead of failing with an *UnsupportedError.
 	SkipUnsupported bool
@@ -185,7 +188,9 @@ func Generate(cfg Config) (Result, error) {
 	var refused []Unsupported
 	p := parser.NewParser(parser.Options{})
 	for _, svc := range cfg.Services {
-		ac, err := alerting.ConfigFor(svc).Effective()
+		c := alerting.ConfigFor(svc)
+		c.HoldDown = cfg.HoldDown
+		ac, err := c.Effective()
 		if err != nil {
 			return Result{}, err
 		}

@@ -76,7 +76,7 @@ func backtest(ctx context.Context, o backtestOptions, out io.Writer) error {
 	if svc == nil {
 		return fmt.Errorf("service %q is not in the specs of %s", o.service, o.config)
 	}
-	cfg := alerting.BacktestConfig{Service: svc.Name, From: from, To: to}
+	cfg := alerting.BacktestConfig{Service: svc.Name, From: from, To: to, HoldDown: time.Duration(cat.Config.Alerting.HoldDown)}
 	hist := map[string]*budget.History{}
 	longest := time.Duration(0)
 	rules := alerting.ConfigFor(svc) // the spec's own rules, as serve runs them

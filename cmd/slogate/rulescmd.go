@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +74,7 @@ func writeRules(o rulesOptions, out, errOut io.Writer) error {
 		Services:        services,
 		Schedules:       cat.Schedules,
 		ExternalURL:     cat.Config.ExternalURL,
+		HoldDown:        time.Duration(cat.Config.Alerting.HoldDown),
 		SkipUnsupported: o.skipUnsupported,
 	})
 	if ue := (*promrules.UnsupportedError)(nil); errors.As(err, &ue) {

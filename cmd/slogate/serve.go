@@ -223,7 +223,8 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	}
 	if disp, err = dispatch.New(ctx, dispatch.Config{Catalog: cat, Directory: dir, Outbox: enqueue, Receivers: notifiers,
 		Memory: mem, Suspect: suspect, ExternalURL: external, RepeatInterval: time.Duration(cfg.Alerting.RepeatInterval),
-		Logger: log.With("component", "alerting")}); err != nil {
+		HoldDown: time.Duration(cfg.Alerting.HoldDown),
+		Logger:   log.With("component", "alerting")}); err != nil {
 		return err
 	}
 	defer disp.Wait()
