@@ -117,21 +117,6 @@ func checkPromQL(expr string) []string {
 	return problems
 }
 
-// needTool returns the path of a tool the tests need: skipped locally when
-// it is missing, a failure in CI (CI=true), where .ci/run installs it.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found on PATH; CI must install the Debian package %s", name, pkg)
-	}
-	t.Skipf("%s not found on PATH (Debian package %s); skipped outside CI", name, pkg)
-	return ""
-}
-
 // optionalTool returns the path of a tool that adds a check when present
 // and is skipped without it, in CI too.
 func optionalTool(t *testing.T, name string) string {

@@ -2,11 +2,9 @@ package deploy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,12 +13,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/slogate/slogate/internal/realtest"
 )
 
 // TestMetricsOfARealServer builds slogate, runs it with a scrape target, a
@@ -46,21 +44,21 @@ func TestMetricsOfARealServer(t *testing.T) {
 		t.Fatalf("go build ./cmd/slogate: %v\n%s", err, out)
 	}
 
-	port, dead := freePort(t), freePort(t) // nothing listens on dead
-	config := fmt.Sprintf(`listen: 127.0.0.1:%d
+	addr, dead := realtest.FreeAddr(t), realtest.FreeAddr(t) // nothing listens on dead
+	config := fmt.Sprintf(`listen: %s
 storage: slogate.db
 specs: [specs]
 evaluationInterval: 1s
 sources:
   scrape:
-    - {name: slogate, url: "http://127.0.0.1:%[1]d/metrics", interval: 1s}
+    - {name: slogate, url: "http://%[1]s/metrics", interval: 1s}
   prometheus:
-    - {name: prom, url: "http://127.0.0.1:%[2]d", interval: 1s, timeout: 1s}
+    - {name: prom, url: "http://%[2]s", interval: 1s, timeout: 1s}
 receivers:
-  - {name: am, type: alertmanager, url: "http://127.0.0.1:%[2]d"}
+  - {name: am, type: alertmanager, url: "http://%[2]s"}
 alerting:
   receivers: [am]
-`, port, dead)
+`, addr, dead)
 	shop := `name: shop
 owner: {team: web}
 runbook: https://runbooks.example.com/shop
@@ -81,29 +79,9 @@ slos:
 		}
 	}
 
-	var logs syncBuffer
-	srv := exec.Command(bin, "serve", "--config", filepath.Join(dir, "slogate.yaml"))
-	srv.Dir = dir
-	srv.Stdout, srv.Stderr = &logs, &logs
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
-	t.Cleanup(func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			srv.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("slogate's log:\n%s", logs.String())
-		}
-	})
+	srv := realtest.StartProcess(t, dir, "slogate", bin, "serve", "--config", filepath.Join(dir, "slogate.yaml"))
 
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := "http://" + addr
 	want := map[string]bool{}
 	for name, m := range slogateMetrics {
 		if !m.lazy && name != "up" {
@@ -116,8 +94,8 @@ slos:
 	var missing []string
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("slogate exited: %v", err)
+		case <-srv.Exited():
+			t.Fatal("slogate exited")
 		case <-ctx.Done():
 			t.Fatalf("after 60s, /metrics still lacks %v", missing)
 		case <-time.After(250 * time.Millisecond):
@@ -163,7 +141,7 @@ slos:
 	}
 
 	t.Run("a real Prometheus runs the dashboard's queries and the alert rules on it", func(t *testing.T) {
-		prometheusQueries(t, fmt.Sprintf("127.0.0.1:%d", port))
+		prometheusQueries(t, addr)
 	})
 }
 
@@ -173,53 +151,26 @@ slos:
 // without error: the parser the other tests use is Prometheus 3's, the
 // Debian package may be older.
 func prometheusQueries(t *testing.T, target string) {
-	bin := needTool(t, "prometheus", "prometheus")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	dir := t.TempDir()
 	rules, err := filepath.Abs("prometheus/slogate-alerts.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	prom := realtest.StartPrometheus(t, realtest.PrometheusOptions{Config: fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%q]
 scrape_configs:
   - job_name: slogate
     static_configs: [{targets: [%q]}]
-`, rules, target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var logs syncBuffer
-	prom := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr)
-	prom.Stdout, prom.Stderr = &logs, &logs
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- prom.Wait() }()
-	t.Cleanup(func() {
-		prom.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			prom.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("prometheus's log:\n%s", logs.String())
-		}
-	})
+`, rules, target)})
 
-	api := "http://" + addr + "/api/v1/"
+	api := prom.URL + "/api/v1/"
 	// Wait until Prometheus holds two scrapes of slogate's budgets, so
 	// rate() has something to work on.
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited: %v", err)
+		case <-prom.Exited():
+			t.Fatal("prometheus exited")
 		case <-ctx.Done():
 			t.Fatal("Prometheus did not get two scrapes of slogate's budgets in time")
 		case <-time.After(500 * time.Millisecond):
@@ -372,34 +323,4 @@ func get(ctx context.Context, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// freePort returns a port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child process's
-// output and a read at the end.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

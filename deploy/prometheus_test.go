@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/slogate/slogate/internal/realtest"
 )
 
 type ruleFile struct {
@@ -32,7 +34,7 @@ type ruleTestFile struct {
 }
 
 func TestPrometheusConfig(t *testing.T) {
-	promtool := needTool(t, "promtool", "prometheus")
+	promtool := realtest.Binary(t, "promtool")
 	// check config also checks the rule files it names.
 	out := run(t, "prometheus", promtool, "check", "config", "prometheus.yml")
 	if !strings.Contains(out, "1 rule files found") {
@@ -133,7 +135,7 @@ func TestPrometheusAlertRules(t *testing.T) {
 	})
 
 	t.Run("promtool checks the rules and runs their unit tests", func(t *testing.T) {
-		promtool := needTool(t, "promtool", "prometheus")
+		promtool := realtest.Binary(t, "promtool")
 		out := run(t, "prometheus", promtool, "check", "rules", "slogate-alerts.yml")
 		t.Logf("promtool check rules:\n%s", out)
 		out = run(t, "prometheus", promtool, "test", "rules", "slogate-alerts.test.yml")
@@ -144,7 +146,7 @@ func TestPrometheusAlertRules(t *testing.T) {
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
-	amtool := needTool(t, "amtool", "prometheus-alertmanager")
+	amtool := realtest.Binary(t, "amtool")
 	out := run(t, "alertmanager", amtool, "check-config", "alertmanager.yml")
 	t.Logf("amtool check-config:\n%s", out)
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slogate/slogate/alerting"
+	"github.com/slogate/slogate/internal/realtest"
 )
 
 // tolerance is how far budgets read from a PromQL source may be from the
@@ -35,11 +35,8 @@ const (
 func TestPromQLSourcesCountLikeTheScraper(t *testing.T) {
 	t.Parallel()
 	timed(t)
-	vmBin, haveVM := lookBinary("victoria-metrics")
+	_, haveVM := realtest.LookBinary(t, "victoria-metrics")
 	if !haveVM {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("victoria-metrics not found: CI must install the Debian package victoria-metrics")
-		}
 		t.Log("victoria-metrics not found (Debian package victoria-metrics): comparing Prometheus only")
 	}
 	target := newLiveTarget()
@@ -58,11 +55,11 @@ scrape_configs:
 	// sources are named after their SLO too.
 	type reader struct{ slo, api string }
 	readers := []reader{{slo: "via-scraper"}}
-	promAddr := startPrometheus(t, filepath.Join(dir, "prometheus"), filepath.Join(dir, "prometheus", "data"), scrapeConfig)
-	readers = append(readers, reader{"via-prometheus", "http://" + promAddr})
+	prom := realtest.StartPrometheus(t, realtest.PrometheusOptions{Dir: filepath.Join(dir, "prometheus"), Config: scrapeConfig})
+	readers = append(readers, reader{"via-prometheus", prom.URL})
 	if haveVM {
-		vmAddr := startVictoriaMetrics(t, vmBin, filepath.Join(dir, "victoria-metrics"), scrapeConfig)
-		readers = append(readers, reader{"via-victoriametrics", "http://" + vmAddr})
+		vm := realtest.StartVictoriaMetrics(t, scrapeConfig)
+		readers = append(readers, reader{"via-victoriametrics", vm.URL})
 	}
 
 	config := `listen: 127.0.0.1:0
@@ -219,7 +216,7 @@ func ptr[T any](v T) *T { return &v }
 func TestHistoryIsBackfilledFromPrometheus(t *testing.T) {
 	t.Parallel()
 	timed(t)
-	promtool := binary(t, "promtool", "prometheus")
+	promtool := realtest.Binary(t, "promtool")
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +230,7 @@ func TestHistoryIsBackfilledFromPrometheus(t *testing.T) {
 	data := filepath.Join(dir, "prometheus", "data")
 	writeFiles(t, dir, map[string]string{"history.om": string(om)})
 	// Blocks of up to a day rather than promtool's default 2h: fewer for
-	// Prometheus to open. Prometheus keeps 30d (startPrometheus), more than
+	// Prometheus to open. Prometheus keeps 30d, more than
 	// the seven days loaded.
 	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", "--quiet",
 		filepath.Join(dir, "history.om"), data).CombinedOutput()
@@ -242,7 +239,11 @@ func TestHistoryIsBackfilledFromPrometheus(t *testing.T) {
 	}
 	// A Prometheus that scrapes nothing: its head stays empty, and only
 	// the loaded blocks hold data.
-	promAddr := startPrometheus(t, filepath.Join(dir, "prometheus"), data, "global: {scrape_interval: 15s}\n")
+	prom := realtest.StartPrometheus(t, realtest.PrometheusOptions{
+		Dir:    filepath.Join(dir, "prometheus"),
+		Config: "global: {scrape_interval: 15s}\n",
+		Args:   []string{"--storage.tsdb.retention.time=30d"},
+	})
 
 	writeFiles(t, dir, map[string]string{
 		"slogate.yaml": fmt.Sprintf(`listen: 127.0.0.1:0
@@ -252,12 +253,12 @@ evaluationInterval: 1s
 retentionMargin: 1h
 sources:
   prometheus:
-    - {name: history, url: "http://%s", interval: 2s, backfillChunk: 1d}
+    - {name: history, url: %q, interval: 2s, backfillChunk: 1d}
 schedules:
   - name: berlin-business-hours
     timeZone: Europe/Berlin
     weekly: [{days: [mon-fri], hours: ["09:00-17:00"]}]
-`, promAddr),
+`, prom.URL),
 		"specs/shop.yaml": `name: shop
 owner: {team: payments}
 slos:
@@ -337,7 +338,7 @@ type promSample struct {
 }
 
 // promQuery runs an instant query against Prometheus' HTTP API.
-func promQuery(t *testing.T, addr, query string) []promSample {
+func promQuery(t *testing.T, base, query string) []promSample {
 	t.Helper()
 	var v struct {
 		Status string `json:"status"`
@@ -345,7 +346,7 @@ func promQuery(t *testing.T, addr, query string) []promSample {
 			Result []promSample `json:"result"`
 		} `json:"data"`
 	}
-	if code := getJSON(t, "http://"+addr+"/api/v1/query?"+url.Values{"query": {query}}.Encode(), &v); code != http.StatusOK || v.Status != "success" {
+	if code := getJSON(t, base+"/api/v1/query?"+url.Values{"query": {query}}.Encode(), &v); code != http.StatusOK || v.Status != "success" {
 		t.Fatalf("query %s: got %d %s", query, code, v.Status)
 	}
 	return v.Data.Result
@@ -357,7 +358,7 @@ func promQuery(t *testing.T, addr, query string) []promSample {
 func TestPrometheusScrapesBudgets(t *testing.T) {
 	t.Parallel()
 	timed(t)
-	binary(t, "prometheus", "prometheus")
+	realtest.Binary(t, "prometheus")
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"slogate.yaml": "listen: 127.0.0.1:0\nstorage: data/slogate.db\nspecs: [specs]\nevaluationInterval: 1s\n",
@@ -380,15 +381,14 @@ func TestPrometheusScrapesBudgets(t *testing.T) {
 		return s.sloBudget(t, "checkout", "availability").Total == 30000 && s.sloBudget(t, "search", "success").Total == 12000
 	})
 
-	promAddr := startPrometheus(t, filepath.Join(dir, "prometheus"), filepath.Join(dir, "prometheus", "data"),
-		fmt.Sprintf(`global:
+	prom := realtest.StartPrometheus(t, realtest.PrometheusOptions{Dir: filepath.Join(dir, "prometheus"), Config: fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
   - job_name: slogate
     static_configs:
       - targets: [%q]
-`, strings.TrimPrefix(s.base, "http://")))
+`, strings.TrimPrefix(s.base, "http://"))})
 
 	want := map[string]struct{ service, slo, team string }{
 		"checkout": {"checkout", "availability", "payments"},
@@ -396,7 +396,7 @@ scrape_configs:
 	}
 	var got []promSample
 	waitFor(t, 20*time.Second, "Prometheus to have scraped both budgets", func() bool {
-		got = promQuery(t, promAddr, `slogate_slo_error_budget_remaining_ratio{job="slogate"}`)
+		got = promQuery(t, prom.URL, `slogate_slo_error_budget_remaining_ratio{job="slogate"}`)
 		return len(got) == len(want)
 	})
 	for _, g := range got {
@@ -462,7 +462,7 @@ func TestAlertReachesAlertmanagerAndResolves(t *testing.T) {
 	t.Parallel()
 	timed(t)
 	dir := t.TempDir()
-	am := startAlertmanager(t, filepath.Join(dir, "alertmanager"))
+	am := realtest.StartAlertmanager(t).URL
 	writeFiles(t, dir, map[string]string{
 		"slogate.yaml": fmt.Sprintf(`listen: 127.0.0.1:0
 storage: data/slogate.db

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"github.com/slogate/slogate/alerting"
 	"github.com/slogate/slogate/alerting/promrules"
 	"github.com/slogate/slogate/budget"
+	"github.com/slogate/slogate/internal/realtest"
 	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/slo/source"
 )
@@ -168,73 +166,8 @@ func backfill(t *testing.T, promtool, dir, instance string, t0 time.Time) counts
 	return c
 }
 
-// prometheus is a real Prometheus process.
-type prometheus struct {
-	addr   string
-	exited chan struct{}
-}
-
-// startPrometheus runs the prometheus binary on dir with cfg and waits
-// until it is ready. It is stopped when the test ends.
-func startPrometheus(t *testing.T, bin, dir, cfg string) *prometheus {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &prometheus{addr: l.Addr().String(), exited: make(chan struct{})}
-	l.Close()
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+p.addr,
-		"--log.level=warn",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-		logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			if len(b) > 4000 {
-				b = b[len(b)-4000:]
-			}
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
-	waitFor(t, 20*time.Second, "prometheus to be ready", func() (bool, string) {
-		select {
-		case <-p.exited:
-			t.Fatal("prometheus exited before it was ready")
-		default:
-		}
-		resp, err := http.Get("http://" + p.addr + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	return p
-}
+// prometheus is the API of a real Prometheus at url.
+type prometheus struct{ url string }
 
 // waitFor polls cond until it holds, failing the test after limit with
 // cond's last word on why not.
@@ -255,7 +188,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() (bool, 
 
 // get decodes the data of a Prometheus API answer into v.
 func (p *prometheus) get(path string, params url.Values, v any) error {
-	resp, err := http.Get("http://" + p.addr + path + "?" + params.Encode())
+	resp, err := http.Get(p.url + path + "?" + params.Encode())
 	if err != nil {
 		return err
 	}
@@ -344,8 +277,8 @@ func (s *historySink) Checkpoint(_ context.Context, key string) ([]byte, bool, e
 // edges, which scales good and total alike, so they are not compared;
 // the ratios are.
 func TestRulesEquivalentToSlogate(t *testing.T) {
-	promBin := toolBinary(t, "prometheus")
-	promtool := toolBinary(t, "promtool")
+	realtest.Binary(t, "prometheus")
+	promtool := realtest.Binary(t, "promtool")
 	start := time.Now()
 
 	services, err := slo.LoadServices([]string{"testdata/equivalence/shop.yaml"})
@@ -373,7 +306,7 @@ func TestRulesEquivalentToSlogate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prom := startPrometheus(t, promBin, dir, fmt.Sprintf(`global:
+	prom := &prometheus{url: realtest.StartPrometheus(t, realtest.PrometheusOptions{Dir: dir, Config: fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -382,7 +315,7 @@ scrape_configs:
   - job_name: demo
     static_configs:
       - targets: [%q]
-`, instance))
+`, instance)}).URL}
 	t.Logf("backfilled and started prometheus in %v", time.Since(start).Round(time.Millisecond))
 
 	// Live traffic, scraped round by round once Prometheus scrapes the
@@ -453,7 +386,7 @@ scrape_configs:
 	// slogate's own computation, from the same samples.
 	sink := &historySink{h: map[string]*budget.History{}, cps: map[string][]byte{}}
 	src, err := source.NewProm(source.PromConfig{
-		Source:    slo.PromSource{Name: "prom", URL: "http://" + prom.addr, BackfillChunk: model.Duration(2 * time.Hour)},
+		Source:    slo.PromSource{Name: "prom", URL: prom.url, BackfillChunk: model.Duration(2 * time.Hour)},
 		Services:  services,
 		Sink:      sink,
 		Retention: 8 * time.Hour,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slogate/slogate/alerting/promrules"
+	"github.com/slogate/slogate/internal/realtest"
 	"github.com/slogate/slogate/slo"
 )
 
@@ -70,26 +71,8 @@ func TestRulesGolden(t *testing.T) {
 	}
 }
 
-// toolBinary returns the path of a Prometheus tool (prometheus,
-// promtool). Without it the test is skipped, except in CI (CI=true),
-// where it fails.
-func toolBinary(t *testing.T, name string) string {
-	t.Helper()
-	if bin, err := exec.LookPath(name); err == nil {
-		return bin
-	}
-	if _, err := os.Stat("/usr/bin/" + name); err == nil {
-		return "/usr/bin/" + name
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found; CI must install the Debian package prometheus", name)
-	}
-	t.Skipf("%s not found; install the Debian package prometheus", name)
-	return ""
-}
-
 func TestRulesPassPromtool(t *testing.T) {
-	promtool := toolBinary(t, "promtool")
+	promtool := realtest.Binary(t, "promtool")
 	for _, g := range goldens {
 		t.Run(g.name+" give rules promtool accepts", func(t *testing.T) {
 			_, b := generate(t, g.config)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,29 +19,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/slogate/slogate/internal/realtest"
 )
 
 // actionTimeout bounds one browser action (a navigation, a click, a wait
 // for a render); generous because CI runs the server under -race.
 const actionTimeout = 20 * time.Second
 
-// browserNames are the executables tried, in order, on PATH.
-var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
 // findBrowser returns the path of a Chromium-like browser. Without one the
 // test is skipped, except in CI, where a missing component is a failure.
 func findBrowser(t *testing.T) string {
 	t.Helper()
-	for _, name := range browserNames {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("no browser on PATH (tried %s); CI must install the Debian package chromium", strings.Join(browserNames, ", "))
-	}
-	t.Skipf("no browser on PATH (tried %s); install the Debian package chromium", strings.Join(browserNames, ", "))
-	return ""
+	return realtest.Binary(t, "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 }
 
 // screenshotDir is where screenshots go: $SLOGATE_SCREENSHOTS, or

@@ -4,21 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
 
+	"github.com/slogate/slogate/internal/realtest"
 	"github.com/slogate/slogate/slo"
 )
 
@@ -105,137 +101,22 @@ func demoSLOs(t testing.TB, source string) []*slo.Service {
 	}}}
 }
 
-// prometheusServer runs the real Prometheus binary.
-type prometheusServer struct {
-	t       *testing.T
-	bin     string
-	dir     string
-	addr    string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	logFile *os.File
-}
-
-// prometheusBinary returns the path of the prometheus binary. Without one
-// the test is skipped, except in CI (CI=true), where it fails.
-func prometheusBinary(t *testing.T) string {
+// startPrometheus runs a real Prometheus scraping target every second.
+func startPrometheus(t *testing.T, target string) *realtest.Server {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if _, serr := os.Stat("/usr/bin/prometheus"); serr == nil {
-			return "/usr/bin/prometheus"
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prometheus binary not found (%v); CI must install the Debian package prometheus", err)
-		}
-		t.Skipf("prometheus binary not found (%v); install the Debian package prometheus", err)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func startPrometheus(t *testing.T, target string) *prometheusServer {
-	t.Helper()
-	p := &prometheusServer{t: t, bin: prometheusBinary(t), dir: t.TempDir(), addr: freeAddr(t)}
-	cfg := fmt.Sprintf(`global:
+	return realtest.StartPrometheus(t, realtest.PrometheusOptions{Config: fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
   - job_name: demo
     static_configs:
       - targets: [%q]
-`, target)
-	if err := os.WriteFile(filepath.Join(p.dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if p.logFile, err = os.Create(filepath.Join(p.dir, "prometheus.log")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			b, _ := os.ReadFile(p.logFile.Name())
-			t.Logf("prometheus log:\n%s", tail(string(b), 3000))
-		}
-		p.logFile.Close()
-	})
-	p.start()
-	return p
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// start starts Prometheus on its storage and address and waits until it
-// is ready.
-func (p *prometheusServer) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin,
-		"--config.file="+filepath.Join(p.dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(p.dir, "data"),
-		"--web.listen-address="+p.addr,
-		"--log.level=warn",
-	)
-	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatalf("start prometheus: %v", err)
-	}
-	p.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.addr + "/-/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-p.exited:
-			p.t.Fatalf("prometheus exited before it was ready")
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("prometheus not ready after 20s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop stops Prometheus cleanly so that its storage can be reopened.
-func (p *prometheusServer) stop() {
-	if p.cmd == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.cmd = nil
+`, target)})
 }
 
 // instantTotal returns the sum of the latest http_requests_total samples.
-func (p *prometheusServer) instantTotal(ctx context.Context) (float64, bool) {
-	resp, err := http.Get("http://" + p.addr + `/api/v1/query?query=sum(http_requests_total{job="demo"})`)
+func instantTotal(prom *realtest.Server) (float64, bool) {
+	resp, err := http.Get(prom.URL + `/api/v1/query?query=sum(http_requests_total{job="demo"})`)
 	if err != nil {
 		return 0, false
 	}
@@ -262,13 +143,13 @@ const promTestLag = 1500 * time.Millisecond
 // waitBoth waits until Prometheus and the scraper saw the workload's
 // current values, and long enough that a Sync at the returned time reads
 // them.
-func waitBoth(t *testing.T, prom *prometheusServer, s *Scraper, w *workload) time.Time {
+func waitBoth(t *testing.T, prom *realtest.Server, s *Scraper, w *workload) time.Time {
 	t.Helper()
 	want := float64(w.total())
 	since := time.Now()
 	deadline := since.Add(20 * time.Second)
 	for {
-		v, ok := prom.instantTotal(context.Background())
+		v, ok := instantTotal(prom)
 		h := s.Health()[0]
 		if ok && v == want && h.Up && h.LastScrape.After(since) {
 			break
@@ -329,7 +210,7 @@ func TestPromSourceCountsLikeTheScraper(t *testing.T) {
 	promSink := &fakeSink{}
 	newProm := func() *Prom {
 		p, err := NewProm(PromConfig{
-			Source:    slo.PromSource{Name: "prom", URL: "http://" + prom.addr, Interval: model.Duration(time.Second), BackfillChunk: model.Duration(2 * time.Minute)},
+			Source:    slo.PromSource{Name: "prom", URL: prom.URL, Interval: model.Duration(time.Second), BackfillChunk: model.Duration(2 * time.Minute)},
 			Services:  demoSLOs(t, "prom"),
 			Sink:      promSink,
 			Retention: 10 * time.Minute,
@@ -384,7 +265,7 @@ func TestPromSourceCountsLikeTheScraper(t *testing.T) {
 	})
 
 	t.Run("a backend outage is caught up once it is back", func(t *testing.T) {
-		prom.stop()
+		prom.Stop()
 		traffic(3)
 		err := p.Sync(ctx, time.Now())
 		if err == nil {
@@ -395,7 +276,7 @@ func TestPromSourceCountsLikeTheScraper(t *testing.T) {
 				t.Errorf("status with Prometheus down: got %+v, want an error", st)
 			}
 		}
-		prom.start()
+		prom.Start()
 		traffic(2)
 		now := waitBoth(t, prom, scraper, w)
 		if err := p.Sync(ctx, now); err != nil {

@@ -1,23 +1,18 @@
 package alertmanager
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/slogate/slogate/alerting/notify"
 	"github.com/slogate/slogate/alerting/notify/notifytest"
+	"github.com/slogate/slogate/internal/realtest"
 )
 
 var now = notifytest.Start.Add(5 * time.Minute)
@@ -137,10 +132,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-const realBinary = "/usr/bin/prometheus-alertmanager"
-
 func TestRealAlertmanager(t *testing.T) {
-	base := startAlertmanager(t)
+	base := realtest.StartAlertmanager(t).URL
 	send := func(t *testing.T, n *Notifier, m *notify.Message) {
 		t.Helper()
 		if retry, err := n.Notify(context.Background(), m); err != nil {
@@ -194,46 +187,6 @@ func TestRealAlertmanager(t *testing.T) {
 	})
 }
 
-// startAlertmanager runs the Debian package's Alertmanager on 127.0.0.1
-// until the test ends and returns its base URL. It skips the test when
-// the binary is missing, unless CI=true.
-func startAlertmanager(t *testing.T) string {
-	if _, err := os.Stat(realBinary); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s: %v", realBinary, err)
-		}
-		t.Skipf("%s not installed", realBinary)
-	}
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfgPath, []byte("route:\n  receiver: blackhole\nreceivers:\n- name: blackhole\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(realBinary, "--config.file="+cfgPath, "--storage.path="+dir,
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--cluster.listen-address=")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("alertmanager did not become ready:\n%s", log.String())
-		}
-	}
-}
-
 type listedAlert struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
@@ -251,13 +204,4 @@ func listAlerts(t *testing.T, base, service string) []listedAlert {
 		t.Fatal(err)
 	}
 	return got
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
