@@ -44,6 +44,9 @@ var slogateMetrics = map[string]metric{
 	"slogate_slo_events":                       {labels: with(sloLabels, "kind"), from: "budget/monitor/metrics.go"},
 	"slogate_slo_data_age_seconds":             {labels: sloLabels, from: "budget/monitor/metrics.go"},
 	"slogate_slo_schedule_active":              {labels: sloLabels, from: "budget/monitor/metrics.go"},
+	// cmd/slogate/reload.go: the outcome of the last config (re)load.
+	"slogate_config_last_reload_successful":                {from: "cmd/slogate/reload.go"},
+	"slogate_config_last_reload_success_timestamp_seconds": {from: "cmd/slogate/reload.go"},
 	// gate/api/handlers.go: the gate's current answer per service.
 	"slogate_gate_decision": {labels: []string{"service", "team", "decision"}, from: "gate/api/handlers.go"},
 	"slogate_gate_allowed":  {labels: []string{"service", "team"}, from: "gate/api/handlers.go"},

@@ -20,8 +20,8 @@ import (
 )
 
 // newHTTPServer wires every HTTP route: the JSON API, the push intake,
-// health and readiness, /metrics and the web UI.
-func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet) *echo.Echo {
+// health and readiness, /metrics, POST /-/reload and the web UI.
+func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet, proc *process) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.ErrorHandler(func(err error, c echo.Context) {
@@ -37,8 +37,11 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 		if !mon.Ready() {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "restoring history"})
 		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+		// Ready even after a refused reload: the running config serves.
+		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "config": proc.status.Load()})
 	})
+	reload, reloadAuth := proc.reloadRoute(auth)
+	e.POST("/-/reload", reload, reloadAuth)
 	e.GET("/metrics", func(c echo.Context) error {
 		w := c.Response()
 		w.Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,16 +17,10 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/spf13/cobra"
 
-	alertapi "github.com/slogate/slogate/alerting/api"
-	"github.com/slogate/slogate/alerting/dispatch"
-	"github.com/slogate/slogate/alerting/notify"
-	"github.com/slogate/slogate/alerting/oncall"
-	"github.com/slogate/slogate/alerting/outbox"
 	"github.com/slogate/slogate/alerting/state"
 	"github.com/slogate/slogate/budget/monitor"
 	"github.com/slogate/slogate/budget/store"
 	"github.com/slogate/slogate/cmd/slogate/demo"
-	gateapi "github.com/slogate/slogate/gate/api"
 	gatestore "github.com/slogate/slogate/gate/store"
 	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/slo/source"
@@ -43,6 +36,11 @@ type serveOptions struct {
 	// play hours of incidents in seconds.
 	now      func() time.Time
 	demoAddr string
+	// watch is how often the config file and spec paths are checked for
+	// changes; 0 does not watch them.
+	watch time.Duration
+	// reload, when set, asks for a reload on every receive (SIGHUP).
+	reload <-chan os.Signal
 }
 
 func newServeCmd() *cobra.Command {
@@ -56,6 +54,10 @@ func newServeCmd() *cobra.Command {
 			if os.Getenv("GOGC") == "" {
 				go tuneGC(ctx, 10*time.Second)
 			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			o.reload = hup
 			return serve(ctx, o, nil)
 		},
 	}
@@ -66,6 +68,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.demo, "demo", false, "also run the built-in demo service and traffic generator")
 	f.StringVar(&o.demoAddr, "demo-listen", "127.0.0.1:8081", "listen address of the demo service")
+	f.DurationVar(&o.watch, "watch-interval", time.Second, "how often to check the config file and spec paths for changes to reload; 0 disables (SIGHUP and POST /-/reload still reload)")
 	return cmd
 }
 
@@ -107,146 +110,47 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		}
 		return err
 	}
-	for _, w := range cat.Warnings {
-		log.Warn("configuration warning", "problem", w.String())
-	}
 	cfg := cat.Config
+	listen := cfg.Listen
 	if o.listen != "" {
-		cfg.Listen = o.listen
+		listen = o.listen
 	}
-	nSLOs := 0
-	for _, s := range cat.Services {
-		nSLOs += len(s.SLOs)
-	}
-	log.Info("configuration loaded", "config", cfg.File, "services", len(cat.Services), "slos", nSLOs,
-		"storage", cfg.Storage)
+	log.Info("configuration loaded", "config", cfg.File, "services", len(cat.Services), "storage", cfg.Storage)
 
 	if err := os.MkdirAll(filepath.Dir(cfg.Storage), 0o755); err != nil {
 		return fmt.Errorf("create storage directory: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.Storage)
-	if err != nil {
+	p := &process{ctx: ctx, o: o, log: log, now: now, listen: cfg.Listen, storage: cfg.Storage,
+		set: metrics.NewSet(), sink: &switchSink{}, fatal: make(chan error, 1)}
+	if p.st, err = store.Open(ctx, cfg.Storage); err != nil {
 		return err
 	}
-	defer st.Close()
+	defer p.st.Close()
+	if p.gst, err = gatestore.Open(ctx, cfg.Storage); err != nil {
+		return err
+	}
+	defer p.gst.Close()
+	if p.mem, err = state.Open(ctx, cfg.Storage); err != nil {
+		return err
+	}
+	defer p.mem.Close()
+	p.registerReloadMetrics()
 
-	gst, err := gatestore.Open(ctx, cfg.Storage)
+	rt, err := p.prepare(cat)
 	if err != nil {
 		return err
 	}
-	defer gst.Close()
-
-	set := metrics.NewSet()
-	srcs := &sourceSet{}
-	var gt *gateapi.Gate          // set before the monitor's loop starts
-	var disp *dispatch.Dispatcher // likewise
-	mon, err := monitor.New(monitor.Config{
-		Catalog: cat, Store: st, Logger: log.With("component", "monitor"),
-		SourceStatus: srcs.status,
-		OnEvaluate: func(s *monitor.Snapshot) {
-			gt.Update(s)
-			if disp != nil {
-				// Finish this evaluation's writes even when shutting down.
-				disp.Update(context.WithoutCancel(ctx), s)
-			}
-		},
-	})
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		if rt.ob != nil {
+			rt.ob.Close()
+		}
+		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
 	defer ln.Close()
-	external := cfg.ExternalURL
-	if strings.HasSuffix(external, ":0") { // port picked at listen time
-		external = "http://" + ln.Addr().String()
-	}
-	auth := gateapi.NewAuth(cfg.Auth)
-	gt, err = gateapi.New(ctx, gateapi.Config{
-		Catalog: cat, Monitor: mon, Store: gst, Auth: auth,
-		Logger: log.With("component", "gate"), ExternalURL: strings.TrimRight(external, "/"), Now: now,
-		OnDeploy: func(ctx context.Context, d gatestore.Deploy) {
-			disp.Change(ctx, d.Service, notify.Deploy{Version: d.Version, Commit: d.Commit, Author: d.Author,
-				At: d.StartedAt, Impact: d.ImpactClass}, now())
-		},
-	})
-	if err != nil {
-		return err
-	}
-
-	dir, err := oncall.New(cfg)
-	if err != nil {
-		return err
-	}
-	services := map[string]*slo.Service{}
-	for _, svc := range cat.Services {
-		services[svc.Name] = svc
-	}
-	suspect := func(ctx context.Context, service string) (*notify.Deploy, error) {
-		d, err := gst.LatestDegraded(ctx, service)
-		if errors.Is(err, gatestore.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &notify.Deploy{Version: d.Version, Commit: d.Commit, Author: d.Author, At: d.StartedAt, Impact: d.ImpactClass}, nil
-	}
-	notifiers, skipped, err := dispatch.Notifiers(cfg, os.Getenv)
-	if err != nil {
-		return err
-	}
-	if len(skipped) > 0 {
-		log.Warn("receivers without a notifier (email needs the smtp section)", "receivers", skipped)
-	}
-	mem, err := state.Open(ctx, cfg.Storage)
-	if err != nil {
-		return err
-	}
-	defer mem.Close()
-	// Without receivers there is no one to tell: alerts are evaluated and
-	// listed, but no outbox delivers them.
-	var ob *outbox.Outbox
-	var enqueue dispatch.Enqueuer
-	if len(notifiers) > 0 {
-		if ob, err = outbox.Open(ctx, outbox.Config{Path: cfg.Storage, Notifiers: notifiers, Metrics: set,
-			Fallback: cfg.Alerting.Fallback, Deadline: time.Duration(cfg.Alerting.Deadline), Now: now,
-			Logger: log.With("component", "outbox")}); err != nil {
-			return err
-		}
-		defer ob.Close()
-		enqueue = ob
-	} else {
-		log.Info("no receivers configured: alerts are evaluated and listed, nobody is notified")
-	}
-	if disp, err = dispatch.New(ctx, dispatch.Config{Catalog: cat, Directory: dir, Outbox: enqueue, Receivers: notifiers,
-		Memory: mem, Suspect: suspect, ExternalURL: external, RepeatInterval: time.Duration(cfg.Alerting.RepeatInterval),
-		HoldDown: time.Duration(cfg.Alerting.HoldDown),
-		Logger:   log.With("component", "alerting")}); err != nil {
-		return err
-	}
-	defer disp.Wait()
-	alerts := &alertapi.Handler{Directory: dir, Services: services, Outbox: ob, Alerts: disp.Alerts, Metrics: disp.WriteMetrics, Now: now,
-		Silences: &alertapi.SilenceHandler{Store: mem, Actor: gateapi.Actor, Services: services},
-		Suspect: func(ctx context.Context, service string) (string, error) {
-			d, err := suspect(ctx, service)
-			if d == nil || err != nil {
-				return "", err
-			}
-			return d.Author, nil
-		}}
-
-	push, err := source.NewPush(source.PushConfig{
-		Services: cat.Services, Sink: sink{mon}, Now: now, MaxAge: monitor.Retention(cat),
-	})
-	if err != nil {
-		return err
-	}
-
-	e := newHTTPServer(log, set, mon, gt, alerts, auth, push, srcs)
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	p.addr = ln.Addr().String()
+	// Until the first runtime has restored its history, p answers 503.
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -255,17 +159,35 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 			log.Error("http server failed", "err", err)
 		}
 	}()
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", p.addr)
 	if started != nil {
-		started(ln.Addr().String())
+		started(p.addr)
 	}
+
+	p.reloadMu.Lock()
+	err = p.commit(rt)
+	p.seen = fingerprint(p.watched(cat))
+	p.reloadMu.Unlock()
+	if err != nil {
+		shutdown(srv, log)
+		rt.stop()
+		if rt.ob != nil {
+			rt.ob.Close()
+		}
+		return err
+	}
+	p.succeeded("start")
+	defer func() {
+		p.reloadMu.Lock()
+		defer p.reloadMu.Unlock()
+		p.cur.stop()
+		if p.cur.ob != nil {
+			p.cur.ob.Close()
+		}
+	}()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := mon.Restore(ctx, now()); err != nil {
-		shutdown(srv, log)
-		return err
-	}
 	if o.demo {
 		var pushSLOs []demo.PushSLO
 		for _, svc := range cat.Services {
@@ -277,7 +199,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		}
 		d, err := demo.Start(runCtx, demo.Config{
 			Listen: o.demoAddr, Logger: log.With("component", "demo"),
-			PushURL: "http://" + ln.Addr().String() + "/api/v1/events", PushSLOs: pushSLOs,
+			PushURL: "http://" + p.addr + "/api/v1/events", PushSLOs: pushSLOs,
 		})
 		if err != nil {
 			shutdown(srv, log)
@@ -285,38 +207,41 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		}
 		log.Info("demo workload running", "addr", d.Addr())
 	}
-
-	if err := srcs.start(runCtx, &wg, cat, sink{mon}, set, log, now); err != nil {
-		shutdown(srv, log)
-		return err
-	}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		mon.Run(runCtx, time.Duration(cfg.EvaluationInterval), now)
-	}()
-	go func() {
-		defer wg.Done()
-		gt.Run(runCtx, time.Duration(cfg.EvaluationInterval))
-	}()
-	if ob != nil {
+	if o.watch > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := ob.Run(runCtx); err != nil && runCtx.Err() == nil {
-				log.Error("outbox stopped", "err", err)
+			p.watch(runCtx, o.watch)
+		}()
+	}
+	if o.reload != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-o.reload:
+					_ = p.reload("signal") // logged and shown in /readyz
+				}
 			}
 		}()
 	}
 	log.Info("ready")
 
-	<-ctx.Done()
+	var failed error
+	select {
+	case <-ctx.Done():
+	case failed = <-p.fatal:
+		log.Error("stopping", "err", failed)
+	}
 	log.Info("shutting down")
 	shutdown(srv, log)
 	cancel()
 	wg.Wait()
 	log.Info("stopped")
-	return nil
+	return failed
 }
 
 func shutdown(srv *http.Server, log *slog.Logger) {
@@ -333,9 +258,13 @@ type sourceSet struct {
 	mu      sync.Mutex
 	scraper *source.Scraper
 	proms   []*source.Prom
+	names   []string // of proms
 }
 
-func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Catalog, sk source.Sink, set *metrics.Set, log *slog.Logger, now func() time.Time) error {
+// newSourceSet builds the scraper and the PromQL sources of cat without
+// starting them.
+func newSourceSet(cat *slo.Catalog, sk source.Sink, set *metrics.Set, log *slog.Logger, now func() time.Time) (*sourceSet, error) {
+	s := &sourceSet{}
 	cfg := cat.Config
 	if len(cfg.Sources.Scrape) > 0 {
 		sc, err := source.NewScraper(source.ScraperConfig{
@@ -343,18 +272,9 @@ func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Cata
 			Logger: log.With("component", "scraper"), Metrics: set, Now: now,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s.mu.Lock()
 		s.scraper = sc
-		s.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := sc.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("scraper stopped", "err", err)
-			}
-		}()
 	}
 	for _, ps := range cfg.Sources.Prometheus {
 		var svcs []*slo.Service
@@ -371,20 +291,35 @@ func (s *sourceSet) start(ctx context.Context, wg *sync.WaitGroup, cat *slo.Cata
 			Metrics: set, Now: now, Retention: monitor.Retention(cat),
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s.mu.Lock()
 		s.proms = append(s.proms, p)
-		s.mu.Unlock()
+		s.names = append(s.names, ps.Name)
+	}
+	return s, nil
+}
+
+// run starts the sources; they stop when ctx ends.
+func (s *sourceSet) run(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger) {
+	if s.scraper != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.scraper.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("scraper stopped", "err", err)
+			}
+		}()
+	}
+	for i, p := range s.proms {
+		name := s.names[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := p.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("prometheus source stopped", "source", ps.Name, "err", err)
+				log.Error("prometheus source stopped", "source", name, "err", err)
 			}
 		}()
 	}
-	return nil
 }
 
 // status tells the monitor what the PromQL sources know about each SLO.

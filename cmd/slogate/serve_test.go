@@ -348,10 +348,11 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// startBinary runs `slogate serve` and returns its base URL once ready.
-func startBinary(t *testing.T, bin, config string) (*exec.Cmd, string) {
+// startBinary runs `slogate serve` with extra flags, if any, and returns
+// its base URL once ready.
+func startBinary(t *testing.T, bin, config string, flags ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--config", config, "--log-format", "json")
+	cmd := exec.Command(bin, append([]string{"serve", "--config", config, "--log-format", "json"}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
