@@ -100,10 +100,13 @@ const (
 	// ScopeAlertsWrite creates and expires silences and acknowledges
 	// alerts.
 	ScopeAlertsWrite = "alerts:write"
+	// ScopeSpecWrite adds, replaces and removes service specs through the
+	// API.
+	ScopeSpecWrite = "spec:write"
 )
 
 // scopes are the known token scopes, in the order problems list them.
-var scopes = []string{ScopeRead, ScopeDeployWrite, ScopeGateOverride, ScopeAlertsWrite}
+var scopes = []string{ScopeRead, ScopeDeployWrite, ScopeGateOverride, ScopeAlertsWrite, ScopeSpecWrite}
 
 // Token is one accepted bearer token.
 type Token struct {
@@ -114,7 +117,7 @@ type Token struct {
 	// accepted; loading lowercases it.
 	SHA256 string `yaml:"sha256"`
 	// Scopes are what the token may do: read, deploy:write,
-	// gate:override, alerts:write.
+	// gate:override, alerts:write, spec:write.
 	Scopes []string `yaml:"scopes"`
 }
 

@@ -72,16 +72,46 @@ func (c *Catalog) Schedule(s SLO) *Schedule {
 // service names are unique. Its error is Problems listing everything wrong
 // in every file, warnings included; when it loads, the warnings are in
 // Catalog.Warnings.
-func Load(configPath string) (*Catalog, error) { return load(configPath, nil) }
+func Load(configPath string) (*Catalog, error) { return load(configPath, nil, nil) }
 
 // LoadWithSpecs is Load with the config's spec paths replaced by specs (as
 // given, not resolved against the config file), for checking specs that are
 // not yet deployed against a running config.
 func LoadWithSpecs(configPath string, specs []string) (*Catalog, error) {
-	return load(configPath, specs)
+	return load(configPath, specs, nil)
 }
 
-func load(configPath string, specs []string) (*Catalog, error) {
+// SpecSource is a service spec that is not a file, such as one stored
+// through the API.
+type SpecSource struct {
+	// File is what problems and Service.File name it by, such as
+	// "api:checkout".
+	File string
+	// Data is the spec's YAML (or JSON, which is YAML too).
+	Data []byte
+}
+
+// LoadWithSources is Load with sources added after the config's spec
+// files, in the order given. A service in a source must not share its name
+// with one in a file, or with one in another source.
+func LoadWithSources(configPath string, sources []SpecSource) (*Catalog, error) {
+	return load(configPath, nil, sources)
+}
+
+// ParseService decodes and validates one spec on its own, without the
+// config: what it can tell is the service's name and the problems of the
+// spec by itself. Its error is Problems, warnings included; warnings alone
+// do not make it fail.
+func ParseService(file string, data []byte) (*Service, error) {
+	svc, r := parseService(file, data)
+	ps := r.sorted()
+	if svc == nil || ps.failed() {
+		return nil, ps
+	}
+	return svc, nil
+}
+
+func load(configPath string, specs []string, sources []SpecSource) (*Catalog, error) {
 	cfg, problems := loadConfig(configPath)
 	if cfg == nil {
 		return nil, problems
@@ -101,7 +131,7 @@ func load(configPath string, specs []string) (*Catalog, error) {
 		}
 	}
 
-	services, sp := loadServices(cfg.Specs)
+	services, sp := loadServices(cfg.Specs, sources)
 	problems = append(problems, sp...)
 	promSources := map[string]bool{}
 	for _, ps := range cfg.Sources.Prometheus {
@@ -383,7 +413,7 @@ func LoadServices(paths []string) ([]*Service, error) {
 // file order, when the services load. When they do not, the warnings are in
 // the error with the problems.
 func LoadServicesWarnings(paths []string) ([]*Service, Problems, error) {
-	loaded, problems := loadServices(paths)
+	loaded, problems := loadServices(paths, nil)
 	for _, ls := range loaded {
 		problems = append(problems, ls.r.sorted()...)
 	}
@@ -405,8 +435,9 @@ type loadedService struct {
 }
 
 // loadServices returns the services that decoded (valid or not, their
-// problems in their reporter) and the problems of files that did not.
-func loadServices(paths []string) ([]*loadedService, Problems) {
+// problems in their reporter) and the problems of files that did not; the
+// spec files under paths come first, then sources.
+func loadServices(paths []string, sources []SpecSource) ([]*loadedService, Problems) {
 	var problems Problems
 	var files []string
 	seenFile := map[string]bool{}
@@ -423,14 +454,20 @@ func loadServices(paths []string) ([]*loadedService, Problems) {
 		}
 	}
 
-	var loaded []*loadedService
-	byName := map[string]*loadedService{}
+	all := make([]SpecSource, 0, len(files)+len(sources))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			problems = append(problems, Problem{File: f, Message: fmt.Sprintf("cannot read spec: %v", fsReason(err))})
 			continue
 		}
+		all = append(all, SpecSource{File: f, Data: data})
+	}
+	all = append(all, sources...)
+	var loaded []*loadedService
+	byName := map[string]*loadedService{}
+	for _, src := range all {
+		f, data := src.File, src.Data
 		svc, r := parseService(f, data)
 		if svc == nil {
 			problems = append(problems, r.problems...)

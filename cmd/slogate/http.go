@@ -20,8 +20,9 @@ import (
 )
 
 // newHTTPServer wires every HTTP route: the JSON API, the push intake,
-// health and readiness, /metrics, POST /-/reload and the web UI.
-func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet, proc *process) *echo.Echo {
+// health and readiness, /metrics, POST /-/reload, the spec API and the web
+// UI. cat is the catalog of the runtime the routes serve.
+func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt *gateapi.Gate, alerts *alertapi.Handler, auth *gateapi.Auth, push http.Handler, srcs *sourceSet, proc *process, cat *slo.Catalog) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.ErrorHandler(func(err error, c echo.Context) {
@@ -59,6 +60,7 @@ func newHTTPServer(log *slog.Logger, set *metrics.Set, mon *monitor.Monitor, gt 
 	v1.POST("/events", echo.WrapHandler(push))
 	gt.Register(v1)
 	alerts.Register(v1, auth.Read(), auth.Require(slo.ScopeAlertsWrite))
+	proc.specRoutes(v1, cat, auth.Read(), auth.Require(slo.ScopeSpecWrite))
 	ui.Register(e)
 	return e
 }

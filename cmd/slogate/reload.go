@@ -31,6 +31,7 @@ import (
 	gatestore "github.com/slogate/slogate/gate/store"
 	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/slo/source"
+	"github.com/slogate/slogate/slo/specstore"
 )
 
 // process is what lives as long as `serve`: the stores, the listener, the
@@ -47,6 +48,7 @@ type process struct {
 	st       *store.Store
 	gst      *gatestore.Store
 	mem      *state.Store
+	specs    *specstore.Store // the specs managed through the API
 	sink     *switchSink
 	handler  atomic.Pointer[http.Handler]
 	fatal    chan error // a reload that failed half-way stops serve
@@ -77,7 +79,8 @@ type runtime struct {
 type reloadStatus struct {
 	// LastReload is "success" or "failed".
 	LastReload string `json:"lastReload"`
-	// Trigger is what asked for it: start, signal, http or watch.
+	// Trigger is what asked for it: start, signal, http, watch or api (a
+	// spec changed through the API).
 	Trigger string    `json:"trigger"`
 	At      time.Time `json:"at"`
 	// Error holds the problems, one FILE:LINE: FIELD: MESSAGE a line.
@@ -141,12 +144,21 @@ func problemsText(err error) string {
 func (p *process) reload(trigger string) error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
+	return p.reloadLocked(trigger, nil)
+}
+
+// reloadLocked is reload with reloadMu held. It applies cat when given, a
+// catalog loaded the moment before, instead of loading one.
+func (p *process) reloadLocked(trigger string, cat *slo.Catalog) error {
 	if p.ctx.Err() != nil {
 		return errors.New("cannot reload: shutting down")
 	}
 	p.seen = fingerprint(p.watched(p.cur.cat))
 	start := time.Now()
-	cat, err := slo.Load(p.o.config)
+	var err error
+	if cat == nil {
+		cat, err = p.loadCatalog(p.ctx, nil)
+	}
 	if err == nil {
 		err = p.checkFixed(cat)
 	}
@@ -334,7 +346,7 @@ func (p *process) commit(rt *runtime) error {
 			}
 			return d.Author, nil
 		}}
-	var h http.Handler = newHTTPServer(p.log, p.set, rt.mon, rt.gt, alerts, auth, rt.push, rt.srcs, p)
+	var h http.Handler = newHTTPServer(p.log, p.set, rt.mon, rt.gt, alerts, auth, rt.push, rt.srcs, p, rt.cat)
 
 	runCtx, cancel := context.WithCancel(p.ctx)
 	rt.cancel = cancel

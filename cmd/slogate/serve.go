@@ -24,6 +24,7 @@ import (
 	gatestore "github.com/slogate/slogate/gate/store"
 	"github.com/slogate/slogate/slo"
 	"github.com/slogate/slogate/slo/source"
+	"github.com/slogate/slogate/slo/specstore"
 )
 
 type serveOptions struct {
@@ -100,15 +101,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	}
 	cat, err := slo.Load(o.config)
 	if err != nil {
-		var ps slo.Problems
-		if errors.As(err, &ps) {
-			for _, p := range ps {
-				fmt.Fprintln(os.Stderr, p.String())
-			}
-			n, _ := ps.Count()
-			return fmt.Errorf("invalid configuration: %d problem(s)", n)
-		}
-		return err
+		return invalidConfiguration(err)
 	}
 	cfg := cat.Config
 	listen := cfg.Listen
@@ -134,6 +127,18 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 		return err
 	}
 	defer p.mem.Close()
+	if p.specs, err = specstore.Open(ctx, cfg.Storage); err != nil {
+		return err
+	}
+	defer p.specs.Close()
+	// The specs stored through the API are in the database the config
+	// names, so only now can the whole catalog load.
+	if cat, err = p.loadCatalog(ctx, nil); err != nil {
+		return invalidConfiguration(err)
+	}
+	if err := p.checkFixed(cat); err != nil { // the config changed in between
+		return invalidConfiguration(err)
+	}
 	p.registerReloadMetrics()
 
 	rt, err := p.prepare(cat)
@@ -242,6 +247,20 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	wg.Wait()
 	log.Info("stopped")
 	return failed
+}
+
+// invalidConfiguration prints a load's problems, one a line, and returns
+// the error serve stops with.
+func invalidConfiguration(err error) error {
+	var ps slo.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(os.Stderr, p.String())
+		}
+		n, _ := ps.Count()
+		return fmt.Errorf("invalid configuration: %d problem(s)", n)
+	}
+	return err
 }
 
 func shutdown(srv *http.Server, log *slog.Logger) {

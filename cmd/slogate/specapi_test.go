@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gateapi "github.com/slogate/slogate/gate/api"
+)
+
+// specRequest sends body with content type ctype and an optional token and
+// returns the status and the decoded body (nil when empty).
+func specRequest(t *testing.T, method, url, token, ctype, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if len(data) == 0 {
+		return resp.StatusCode, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s %s: answer %q is not a JSON object", method, url, data)
+	}
+	return resp.StatusCode, m
+}
+
+func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
+	const specToken, readToken = "spec-token", "read-token"
+	files := setupFiles("")
+	files["slogate.yaml"] += fmt.Sprintf(`auth:
+  tokens:
+    - {name: team-payments, sha256: %s, scopes: [spec:write]}
+    - {name: reader, sha256: %s, scopes: [read]}
+`, gateapi.HashToken(specToken), gateapi.HashToken(readToken))
+	config := filepath.Join(writeFiles(t, files), "slogate.yaml")
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, config)
+	url := base + "/api/v1/specs/checkout"
+
+	t.Run("a PUT without a token is a 401", func(t *testing.T) {
+		if code, body := specRequest(t, http.MethodPut, url, "", "application/yaml", checkoutSpec); code != http.StatusUnauthorized {
+			t.Fatalf("got %d %v, want 401", code, body)
+		}
+	})
+
+	t.Run("a PUT with a token lacking spec:write is a 403", func(t *testing.T) {
+		if code, body := specRequest(t, http.MethodPut, url, readToken, "application/yaml", checkoutSpec); code != http.StatusForbidden {
+			t.Fatalf("got %d %v, want 403", code, body)
+		}
+	})
+
+	t.Run("a broken spec is a 400 naming api:checkout, line and field", func(t *testing.T) {
+		broken := strings.Replace(checkoutSpec, "objective: 99", "objective: 150", 1)
+		code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", broken)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "api:checkout:5: slos[0].objective:") {
+			t.Fatalf("got %d %v, want 400 with api:checkout:5: slos[0].objective: ...", code, body)
+		}
+		if strings.Contains(servicesBody(t, base), `"checkout"`) {
+			t.Fatal("the refused spec is served")
+		}
+	})
+
+	t.Run("a spec whose name is not the URL's is a 400", func(t *testing.T) {
+		code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/payments", specToken, "application/yaml", checkoutSpec)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "name") {
+			t.Fatalf("got %d %v, want 400 naming the name", code, body)
+		}
+	})
+
+	t.Run("a file-defined service is a 409 naming the file", func(t *testing.T) {
+		spec := strings.Replace(checkoutSpec, "name: checkout", "name: export", 1)
+		code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/export", specToken, "application/yaml", spec)
+		if code != http.StatusConflict || !strings.Contains(fmt.Sprint(body["error"]), filepath.Join("specs", "export.yaml")) {
+			t.Fatalf("got %d %v, want 409 naming specs/export.yaml", code, body)
+		}
+		code, body = specRequest(t, http.MethodDelete, base+"/api/v1/specs/export", specToken, "", "")
+		if code != http.StatusConflict {
+			t.Fatalf("DELETE: got %d %v, want 409", code, body)
+		}
+	})
+
+	t.Run("POST /specs/validate checks without applying", func(t *testing.T) {
+		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", checkoutSpec)
+		if code != http.StatusOK || body["valid"] != true {
+			t.Fatalf("got %d %v, want 200 valid", code, body)
+		}
+		broken := strings.Replace(checkoutSpec, "window: 7d", "window: 7x", 1)
+		if code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken); code != http.StatusBadRequest {
+			t.Fatalf("broken: got %d %v, want 400", code, body)
+		}
+		if strings.Contains(servicesBody(t, base), `"checkout"`) {
+			t.Fatal("a validated spec is served")
+		}
+	})
+
+	t.Run("a PUT creates the service, served within 5s", func(t *testing.T) {
+		code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec)
+		if code != http.StatusCreated || body["source"] != "api" || body["updatedBy"] != "team-payments" {
+			t.Fatalf("got %d %v, want 201 from the api by team-payments", code, body)
+		}
+		waitFor(t, 5*time.Second, "checkout in /api/v1/services", func() bool {
+			return strings.Contains(servicesBody(t, base), `"checkout"`)
+		})
+	})
+
+	t.Run("a PUT of JSON replaces it", func(t *testing.T) {
+		spec := `{"name": "checkout", "owner": {"team": "payments"},
+ "slos": [{"name": "availability", "objective": 99.5, "window": "7d", "sli": {"push": {}}}]}`
+		code, body := specRequest(t, http.MethodPut, url, specToken, "application/json", spec)
+		if code != http.StatusOK || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 99.5") {
+			t.Fatalf("got %d %v, want 200 with objective 99.5", code, body)
+		}
+	})
+
+	t.Run("GET shows where a spec comes from", func(t *testing.T) {
+		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		if code != http.StatusOK || body["source"] != "api" || body["updatedAt"] == nil || body["updatedBy"] != "team-payments" {
+			t.Fatalf("got %d %v, want 200 from the api with updatedAt and updatedBy", code, body)
+		}
+		code, body = specRequest(t, http.MethodGet, base+"/api/v1/specs/export", "", "", "")
+		if code != http.StatusOK || body["source"] != "file" || !strings.HasSuffix(fmt.Sprint(body["file"]), "export.yaml") {
+			t.Fatalf("got %d %v, want 200 from specs/export.yaml", code, body)
+		}
+		if code, _ := specRequest(t, http.MethodGet, base+"/api/v1/specs/nothing", "", "", ""); code != http.StatusNotFound {
+			t.Fatalf("unknown service: got %d, want 404", code)
+		}
+	})
+
+	stopServe(t, cancel, done)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	base, done = startServe(t, ctx, config)
+	url = base + "/api/v1/specs/checkout"
+
+	t.Run("after a restart the API spec is still served", func(t *testing.T) {
+		if !strings.Contains(servicesBody(t, base), `"checkout"`) {
+			t.Fatal("checkout is gone after the restart")
+		}
+		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		if code != http.StatusOK || body["source"] != "api" || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 99.5") {
+			t.Fatalf("got %d %v, want the stored spec with objective 99.5", code, body)
+		}
+	})
+
+	t.Run("DELETE removes it", func(t *testing.T) {
+		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
+			t.Fatalf("got %d %v, want 204", code, body)
+		}
+		if strings.Contains(servicesBody(t, base), `"checkout"`) {
+			t.Fatal("checkout is still served")
+		}
+		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNotFound {
+			t.Fatalf("second DELETE: got %d %v, want 404", code, body)
+		}
+	})
+
+	stopServe(t, cancel, done)
+}

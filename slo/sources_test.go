@@ -1,0 +1,59 @@
+package slo
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadWithSourcesAddsSpecsThatAreNotFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"slogate.yaml":      "specs: [specs]\n",
+		"specs/export.yaml": "name: export\nowner: {team: data}\nrunbook: https://r.example.com\nslos:\n  - {name: success, objective: 95, window: 7d, sli: {push: {}}}\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := filepath.Join(dir, "slogate.yaml")
+	spec := func(name, objective string) SpecSource {
+		return SpecSource{File: "api:" + name, Data: []byte("name: " + name +
+			"\nowner: {team: payments}\nrunbook: https://r.example.com\nslos:\n  - name: availability\n    objective: " +
+			objective + "\n    window: 7d\n    sli: {push: {}}\n")}
+	}
+	for _, tc := range []struct {
+		name    string
+		sources []SpecSource
+		want    string // a problem's text; empty when it loads
+	}{
+		{"a valid source loads after the files", []SpecSource{spec("checkout", "99")}, ""},
+		{"a source's problem names the source, line and field", []SpecSource{spec("checkout", "150")},
+			"api:checkout:6: slos[0].objective:"},
+		{"a source may not redefine a file's service", []SpecSource{spec("export", "99")},
+			`api:export:1: name: service "export" is already defined in ` + filepath.Join(dir, "specs", "export.yaml") + ":1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cat, err := LoadWithSources(config, tc.sources)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want it to load", err)
+				}
+				if got := cat.Services[len(cat.Services)-1]; got.Name != "checkout" || got.File != "api:checkout" {
+					t.Fatalf("got last service %s from %s, want checkout from api:checkout", got.Name, got.File)
+				}
+				return
+			}
+			var ps Problems
+			if !errors.As(err, &ps) || !strings.Contains(ps.Error(), tc.want) {
+				t.Fatalf("got %v, want a problem %q", err, tc.want)
+			}
+		})
+	}
+}
