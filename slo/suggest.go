@@ -3,6 +3,7 @@ package slo
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -32,6 +33,19 @@ func Suggest(name string, known []string) []string {
 		out = append(out, c.name)
 	}
 	return out
+}
+
+// DidYouMean is Suggest as a message suffix for API errors:
+// `; did you mean "a" or "b"?`, or "" when nothing is close.
+func DidYouMean(name string, known []string) string {
+	s := Suggest(name, known)
+	if len(s) == 0 {
+		return ""
+	}
+	for i := range s {
+		s[i] = strconv.Quote(s[i])
+	}
+	return "; did you mean " + strings.Join(s, " or ") + "?"
 }
 
 // editDistance is the Levenshtein distance between a and b, in runes.

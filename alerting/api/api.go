@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -219,14 +218,7 @@ func (h *Handler) unknownService(name string) error {
 		known = append(known, n)
 	}
 	slices.Sort(known)
-	msg := fmt.Sprintf("service %q not found", name)
-	if s := slo.Suggest(name, known); len(s) > 0 {
-		for i := range s {
-			s[i] = strconv.Quote(s[i])
-		}
-		msg += "; did you mean " + strings.Join(s, " or ") + "?"
-	}
-	return echo.NewHTTPError(http.StatusNotFound, msg)
+	return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %q not found%s", name, slo.DidYouMean(name, known)))
 }
 
 // route answers who would be told of an alert: ?service=&slo=&severity=.

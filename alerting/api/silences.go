@@ -304,12 +304,8 @@ func (h *SilenceHandler) knownServiceSLO(service, sloName string) error {
 // didYouMean suggests the names in known closest to name, or lists them
 // under label when none is close and they are few; "" otherwise.
 func didYouMean(name string, known []string, label string) string {
-	if s := slo.Suggest(name, known); len(s) > 0 {
-		qs := make([]string, len(s))
-		for i, n := range s {
-			qs[i] = strconv.Quote(n)
-		}
-		return "; did you mean " + strings.Join(qs, " or ") + "?"
+	if hint := slo.DidYouMean(name, known); hint != "" {
+		return hint
 	}
 	if len(known) > 0 && len(known) <= 10 {
 		return "; " + label + ": " + strings.Join(known, ", ")

@@ -381,10 +381,10 @@ func TestMetricsSayWhatFires(t *testing.T) {
 	}
 }
 
-// TestANewAlertIsOnDiskBeforeAnyoneIsTold breaks the outbox so the first
-// trigger cannot be stored, as if the process died before telling anyone:
-// after a restart the same alert, under the same key, is sent.
-func TestANewAlertIsOnDiskBeforeAnyoneIsTold(t *testing.T) {
+// TestATriggerNotStoredIsSentAfterRestart breaks the outbox so the first
+// trigger cannot be stored: the alert is kept as not yet told, and after a
+// restart the same alert, under the same key, is sent.
+func TestATriggerNotStoredIsSentAfterRestart(t *testing.T) {
 	r := newRig(t)
 	r.ob.Close()
 	r.tick(t0, fast())
@@ -414,5 +414,55 @@ func TestNotifiersReadSecretsFromTheEnvironment(t *testing.T) {
 	delete(env, "OPS_PD_KEY")
 	if _, _, err := dispatch.Notifiers(cfg, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "ops-pd") {
 		t.Errorf("got error %v, want one naming ops-pd, whose variable is unset", err)
+	}
+}
+
+// onDiskCheck is the outbox as the dispatcher sees it, checking at each
+// trigger that the alert it is about is saved already.
+type onDiskCheck struct {
+	dispatch.Enqueuer
+	t   *testing.T
+	mem *state.Store
+	n   int
+}
+
+func (c *onDiskCheck) Enqueue(ctx context.Context, receiver string, m *notify.Message, now time.Time) (int64, error) {
+	c.n++
+	saved, err := c.mem.LoadIncidents(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if !strings.Contains(string(saved[m.Service]), m.DedupKey) {
+		c.t.Errorf("%s %s for %s enqueued before the alert was saved (saved: %s)", m.Kind, m.DedupKey, receiver, saved[m.Service])
+	}
+	return c.Enqueuer.Enqueue(ctx, receiver, m, now)
+}
+
+func TestATriggerIsEnqueuedOnlyOnceItsAlertIsSaved(t *testing.T) {
+	r := newRig(t)
+	check := &onDiskCheck{Enqueuer: r.ob, t: t, mem: r.mem}
+	d, err := dispatch.New(context.Background(), dispatch.Config{Catalog: r.cat, Directory: r.dir, Outbox: check,
+		Receivers: r.recv, Memory: r.mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapAt := func(at time.Time) *monitor.Snapshot {
+		snap := &monitor.Snapshot{At: at}
+		for _, svc := range r.cat.Services {
+			st := &monitor.ServiceStatus{Name: svc.Name}
+			for _, o := range svc.SLOs {
+				raw := burning(0.1)
+				if svc.Name == "checkout" && o.Name == "availability" {
+					raw = burning(80)
+				}
+				st.SLOs = append(st.SLOs, &monitor.SLOStatus{Service: svc.Name, Name: o.Name, Raw: raw})
+			}
+			snap.Services = append(snap.Services, st)
+		}
+		return snap
+	}
+	d.Update(context.Background(), snapAt(t0))
+	if check.n == 0 {
+		t.Fatal("nothing was enqueued: the page did not fire")
 	}
 }

@@ -91,20 +91,12 @@ func (r *checkRequest) validate() error {
 
 func (g *Gate) unknownService(name string) error {
 	msg := fmt.Sprintf("service %q not found", name)
-	if s := slo.Suggest(name, g.names); len(s) > 0 {
-		msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
+	if hint := slo.DidYouMean(name, g.names); hint != "" {
+		msg += hint
 	} else if len(g.names) > 0 && len(g.names) <= 10 {
 		msg += "; known services: " + strings.Join(g.names, ", ")
 	}
 	return echo.NewHTTPError(http.StatusNotFound, msg)
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strconv.Quote(s)
-	}
-	return out
 }
 
 // answer decides for req and writes the answer with status.
@@ -503,11 +495,7 @@ func (g *Gate) addDeploy(c echo.Context) error {
 	case r.Service == "":
 		return httpapi.BadRequest("service", "required")
 	case g.policies[r.Service] == nil:
-		msg := fmt.Sprintf("unknown service %q", r.Service)
-		if s := slo.Suggest(r.Service, g.names); len(s) > 0 {
-			msg += "; did you mean " + strings.Join(quoteAll(s), " or ") + "?"
-		}
-		return httpapi.BadRequest("service", "%s", msg)
+		return httpapi.BadRequest("service", "unknown service %q%s", r.Service, slo.DidYouMean(r.Service, g.names))
 	case r.Env != "" && !validEnv(r.Env):
 		return httpapi.BadRequest("env", "must be lowercase letters, digits, '.', '-' and '_', got %q", r.Env)
 	case r.Version == "" && r.Commit == "":
