@@ -89,11 +89,16 @@ type SpecSource struct {
 	File string
 	// Data is the spec's YAML (or JSON, which is YAML too).
 	Data []byte
+	// Replaces lets the source take the place of a spec file's service of
+	// the same name, as a pull request changing that file would: the
+	// file's service is not loaded.
+	Replaces bool
 }
 
 // LoadWithSources is Load with sources added after the config's spec
 // files, in the order given. A service in a source must not share its name
-// with one in a file, or with one in another source.
+// with one in a file, unless the source Replaces it, or with one in another
+// source.
 func LoadWithSources(configPath string, sources []SpecSource) (*Catalog, error) {
 	return load(configPath, nil, sources)
 }
@@ -430,8 +435,9 @@ func LoadServicesWarnings(paths []string) ([]*Service, Problems, error) {
 // loadedService is a decoded service with the reporter holding its problems,
 // so Load can add cross-file problems at the right lines.
 type loadedService struct {
-	svc *Service
-	r   *reporter
+	svc    *Service
+	r      *reporter
+	source bool // from a SpecSource rather than a file
 }
 
 // loadServices returns the services that decoded (valid or not, their
@@ -463,22 +469,28 @@ func loadServices(paths []string, sources []SpecSource) ([]*loadedService, Probl
 		}
 		all = append(all, SpecSource{File: f, Data: data})
 	}
+	nFiles := len(all)
 	all = append(all, sources...)
 	var loaded []*loadedService
 	byName := map[string]*loadedService{}
-	for _, src := range all {
+	for i, src := range all {
 		f, data := src.File, src.Data
 		svc, r := parseService(f, data)
 		if svc == nil {
 			problems = append(problems, r.problems...)
 			continue
 		}
-		ls := &loadedService{svc: svc, r: r}
+		ls := &loadedService{svc: svc, r: r, source: i >= nFiles}
 		loaded = append(loaded, ls)
 		if svc.Name == "" {
 			continue
 		}
 		if first, dup := byName[svc.Name]; dup {
+			if src.Replaces && !first.source {
+				loaded = slices.DeleteFunc(loaded, func(l *loadedService) bool { return l == first })
+				byName[svc.Name] = ls
+				continue
+			}
 			r.add("name", "service %q is already defined in %s:%d", svc.Name, first.svc.File, lineOf(first.r.root, "name"))
 			continue
 		}

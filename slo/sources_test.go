@@ -28,16 +28,20 @@ func TestLoadWithSourcesAddsSpecsThatAreNotFiles(t *testing.T) {
 			"\nowner: {team: payments}\nrunbook: https://r.example.com\nslos:\n  - name: availability\n    objective: " +
 			objective + "\n    window: 7d\n    sli: {push: {}}\n")}
 	}
+	replacing := spec("export", "99.5")
+	replacing.Replaces = true
 	for _, tc := range []struct {
 		name    string
 		sources []SpecSource
 		want    string // a problem's text; empty when it loads
+		last    string // the last service loaded, when it loads
 	}{
-		{"a valid source loads after the files", []SpecSource{spec("checkout", "99")}, ""},
+		{"a valid source loads after the files", []SpecSource{spec("checkout", "99")}, "", "checkout"},
+		{"a replacing source takes the place of a file's service", []SpecSource{replacing}, "", "export"},
 		{"a source's problem names the source, line and field", []SpecSource{spec("checkout", "150")},
-			"api:checkout:6: slos[0].objective:"},
+			"api:checkout:6: slos[0].objective:", ""},
 		{"a source may not redefine a file's service", []SpecSource{spec("export", "99")},
-			`api:export:1: name: service "export" is already defined in ` + filepath.Join(dir, "specs", "export.yaml") + ":1"},
+			`api:export:1: name: service "export" is already defined in ` + filepath.Join(dir, "specs", "export.yaml") + ":1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat, err := LoadWithSources(config, tc.sources)
@@ -45,8 +49,13 @@ func TestLoadWithSourcesAddsSpecsThatAreNotFiles(t *testing.T) {
 				if err != nil {
 					t.Fatalf("got %v, want it to load", err)
 				}
-				if got := cat.Services[len(cat.Services)-1]; got.Name != "checkout" || got.File != "api:checkout" {
-					t.Fatalf("got last service %s from %s, want checkout from api:checkout", got.Name, got.File)
+				if got := cat.Services[len(cat.Services)-1]; got.Name != tc.last || got.File != "api:"+tc.last {
+					t.Fatalf("got last service %s from %s, want %s from api:%[3]s", got.Name, got.File, tc.last)
+				}
+				for _, svc := range cat.Services {
+					if svc.Name == tc.last && svc.File != "api:"+tc.last {
+						t.Fatalf("%s is loaded from %s too", tc.last, svc.File)
+					}
 				}
 				return
 			}

@@ -157,7 +157,7 @@ func (p *process) reloadLocked(trigger string, cat *slo.Catalog) error {
 	start := time.Now()
 	var err error
 	if cat == nil {
-		cat, err = p.loadCatalog(p.ctx, nil)
+		cat, err = p.loadCatalog(p.ctx, nil, "")
 	}
 	if err == nil {
 		err = p.checkFixed(cat)

@@ -133,7 +133,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	defer p.specs.Close()
 	// The specs stored through the API are in the database the config
 	// names, so only now can the whole catalog load.
-	if cat, err = p.loadCatalog(ctx, nil); err != nil {
+	if cat, err = p.loadCatalog(ctx, nil, ""); err != nil {
 		return invalidConfiguration(err)
 	}
 	if err := p.checkFixed(cat); err != nil { // the config changed in between

@@ -30,15 +30,14 @@ func apiFile(service string) string { return apiFilePrefix + service }
 // loadCatalog loads the config, its spec files and the specs stored
 // through the API, after edit (when not nil) has changed the stored ones
 // by service name. Only the catalog sees the edit; the store is untouched.
-func (p *process) loadCatalog(ctx context.Context, edit func(map[string]specstore.Spec)) (*slo.Catalog, error) {
-	return loadCatalog(ctx, p.o.config, p.specs, edit)
-}
-
-func loadCatalog(ctx context.Context, config string, specs *specstore.Store, edit func(map[string]specstore.Spec)) (*slo.Catalog, error) {
-	if specs == nil {
-		return slo.Load(config)
+// The edited spec of the service named replace, if any, takes the place of
+// a spec file's service of that name, as a pull request changing the file
+// would.
+func (p *process) loadCatalog(ctx context.Context, edit func(map[string]specstore.Spec), replace string) (*slo.Catalog, error) {
+	if p.specs == nil {
+		return slo.Load(p.o.config)
 	}
-	list, err := specs.List(ctx)
+	list, err := p.specs.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -54,15 +53,16 @@ func loadCatalog(ctx context.Context, config string, specs *specstore.Store, edi
 		}
 	}
 	if len(list) == 0 {
-		return slo.Load(config)
+		return slo.Load(p.o.config)
 	}
 	// Sorted, so problems and load order do not depend on map order.
 	sources := make([]slo.SpecSource, 0, len(list))
 	for _, sp := range list {
-		sources = append(sources, slo.SpecSource{File: apiFile(sp.Service), Data: []byte(sp.Text)})
+		sources = append(sources, slo.SpecSource{File: apiFile(sp.Service), Data: []byte(sp.Text),
+			Replaces: replace != "" && sp.Service == replace})
 	}
 	slices.SortFunc(sources, func(a, b slo.SpecSource) int { return strings.Compare(a.File, b.File) })
-	return slo.LoadWithSources(config, sources)
+	return slo.LoadWithSources(p.o.config, sources)
 }
 
 // problemJSON is one validation problem as the spec API shows it.
@@ -248,7 +248,7 @@ func (p *process) putSpec(c echo.Context) error {
 		return definedInFile(name, f)
 	}
 	sp := specstore.Spec{Service: name, Text: string(body), UpdatedAt: p.now(), UpdatedBy: gateapi.Actor(c)}
-	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { m[name] = sp })
+	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { m[name] = sp }, "")
 	if err == nil {
 		err = p.checkFixed(cat)
 	}
@@ -301,7 +301,7 @@ func (p *process) deleteSpec(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { delete(m, name) })
+	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { delete(m, name) }, "")
 	if err == nil {
 		err = p.checkFixed(cat)
 	}
@@ -320,7 +320,8 @@ func (p *process) deleteSpec(c echo.Context) error {
 }
 
 // validateSpec checks a spec against the running config and the other
-// specs without storing or applying it.
+// specs without storing or applying it. A spec for a service defined in a
+// file is checked in that file's place.
 func (p *process) validateSpec(c echo.Context) error {
 	body, err := readSpecBody(c)
 	if err != nil {
@@ -338,14 +339,10 @@ func (p *process) validateSpec(c echo.Context) error {
 	if err != nil {
 		return invalidSpec(c, err)
 	}
-	ctx := c.Request().Context()
-	p.reloadMu.Lock()
-	f := fileDefining(p.cur.cat, name)
-	p.reloadMu.Unlock()
-	if f != "" {
-		return definedInFile(name, f)
-	}
-	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { m[name] = specstore.Spec{Service: name, Text: string(body)} })
+	// A file's service is checked as the file would be with this spec in
+	// it: the pull-request check of a repository of spec files.
+	cat, err := p.loadCatalog(c.Request().Context(),
+		func(m map[string]specstore.Spec) { m[name] = specstore.Spec{Service: name, Text: string(body)} }, name)
 	if err != nil {
 		return invalidSpec(c, err)
 	}

@@ -113,6 +113,19 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		}
 	})
 
+	t.Run("POST /specs/validate checks a file's service in the file's place", func(t *testing.T) {
+		spec := strings.Replace(checkoutSpec, "name: checkout", "name: export", 1)
+		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", spec)
+		if code != http.StatusOK || body["valid"] != true {
+			t.Fatalf("got %d %v, want 200 valid", code, body)
+		}
+		broken := strings.Replace(spec, "objective: 99", "objective: 150", 1)
+		code, body = specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken)
+		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "api:export:5: slos[0].objective:") {
+			t.Fatalf("got %d %v, want 400 with api:export:5: slos[0].objective: ...", code, body)
+		}
+	})
+
 	t.Run("a PUT creates the service, served within 5s", func(t *testing.T) {
 		code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec)
 		if code != http.StatusCreated || body["source"] != "api" || body["updatedBy"] != "team-payments" {
