@@ -150,13 +150,14 @@ func nonNil(b []byte) []byte {
 }
 
 // LoadBlocks calls fn with every block starting at or after since, SLO by
-// SLO and oldest first within an SLO, streaming them from the database. It
-// stops at the first error fn returns and returns it.
+// SLO and oldest first within an SLO, streaming them from the database.
+// Archived histories (see SetSLIs) are left out. It stops at the first
+// error fn returns and returns it.
 func (s *Store) LoadBlocks(ctx context.Context, since budget.Minute, fn func(BlockRecord) error) error {
 	// One query, so that blocks and their SLOs' keys come from the same
 	// snapshot even while Saves create SLOs.
 	rows, err := s.read.QueryContext(ctx, `SELECT s.key, b.start, b.data FROM blocks b
-		JOIN slos s ON s.id = b.slo_id WHERE b.start >= ? ORDER BY b.slo_id, b.start`, int64(since))
+		JOIN slos s ON s.id = b.slo_id WHERE b.start >= ? AND s.archived = 0 ORDER BY b.slo_id, b.start`, int64(since))
 	if err != nil {
 		return fmt.Errorf("load blocks: %w", err)
 	}
@@ -200,7 +201,8 @@ func (s *Store) State(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 // DeleteBefore deletes the blocks that end at or before minute m, as
-// budget.History.Trim does in memory, and returns how many it deleted.
+// budget.History.Trim does in memory, and returns how many it deleted. An
+// archived history goes with its last block.
 func (s *Store) DeleteBefore(ctx context.Context, m budget.Minute) (int64, error) {
 	cut := int64(m) - mod(int64(m), 60)
 	// Per SLO, so that each delete is a range of the primary key rather
@@ -213,6 +215,10 @@ func (s *Store) DeleteBefore(ctx context.Context, m budget.Minute) (int64, error
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("delete blocks before minute %d: %w", m, err)
+	}
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM slos WHERE archived = 1
+		AND NOT EXISTS (SELECT 1 FROM blocks WHERE slo_id = slos.id)`); err != nil {
+		return n, fmt.Errorf("delete emptied archived histories: %w", err)
 	}
 	return n, nil
 }

@@ -138,18 +138,27 @@ func problemsText(err error) string {
 	return err.Error()
 }
 
+// Origins of the reloads that no person asks for directly.
+var (
+	fromStart   = specstore.Origin{By: "startup", Via: "start"}
+	fromWatcher = specstore.Origin{By: "file watcher", Via: "watch"}
+	fromSignal  = specstore.Origin{By: "SIGHUP", Via: "signal"}
+)
+
 // reload loads the config and specs again and, when they are valid, swaps
-// in a runtime built from them. A refused reload returns the problems and
-// changes nothing. It is safe for concurrent use: reloads run one at a time.
-func (p *process) reload(trigger string) error {
+// in a runtime built from them; o says who asked, for the spec history. A
+// refused reload returns the problems and changes nothing. It is safe for
+// concurrent use: reloads run one at a time.
+func (p *process) reload(o specstore.Origin) error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
-	return p.reloadLocked(trigger, nil)
+	return p.reloadLocked(o, nil)
 }
 
 // reloadLocked is reload with reloadMu held. It applies cat when given, a
 // catalog loaded the moment before, instead of loading one.
-func (p *process) reloadLocked(trigger string, cat *slo.Catalog) error {
+func (p *process) reloadLocked(o specstore.Origin, cat *slo.Catalog) error {
+	trigger := o.Via
 	if p.ctx.Err() != nil {
 		return errors.New("cannot reload: shutting down")
 	}
@@ -175,7 +184,7 @@ func (p *process) reloadLocked(trigger string, cat *slo.Catalog) error {
 			"problems", msg)
 		return &refusedError{msg: msg}
 	}
-	if err := p.commit(rt); err != nil {
+	if err := p.commit(rt, o); err != nil {
 		rt.stop()
 		if rt.ob != nil {
 			rt.ob.Close()
@@ -277,10 +286,11 @@ func (p *process) prepare(cat *slo.Catalog) (_ *runtime, err error) {
 
 // commit stops the running runtime, restores rt's history from the store,
 // waits for its first evaluation and swaps its routes in. The old routes
-// keep answering, from their last evaluation, until the swap. An error here
-// is not the configuration's fault (the store failed) and leaves no
-// runtime running.
-func (p *process) commit(rt *runtime) error {
+// keep answering, from their last evaluation, until the swap. An SLO whose
+// SLI changed starts a new history first. The spec history then records
+// what changed, as asked by o. An error here is not the configuration's
+// fault (the store failed) and leaves no runtime running.
+func (p *process) commit(rt *runtime, o specstore.Origin) error {
 	old := p.cur
 	if old != nil {
 		// Its sources and evaluations stop before rt restores, so rt
@@ -290,7 +300,14 @@ func (p *process) commit(rt *runtime) error {
 	cfg := rt.cat.Config
 	// Pushes wait while rt restores: one recorded in between would be in
 	// the store but not in rt's memory.
-	if err := p.sink.swap(rt.mon, func() error { return rt.mon.Restore(p.ctx, p.now()) }); err != nil {
+	var notes map[string][]string
+	if err := p.sink.swap(rt.mon, func() error {
+		var err error
+		if notes, err = p.startNewHistories(rt.cat); err != nil {
+			return err
+		}
+		return rt.mon.Restore(p.ctx, p.now())
+	}); err != nil {
 		return err
 	}
 	external := cfg.ExternalURL
@@ -390,6 +407,7 @@ func (p *process) commit(rt *runtime) error {
 		nSLOs += len(s.SLOs)
 	}
 	p.log.Info("configuration applied", "config", cfg.File, "services", len(rt.cat.Services), "slos", nSLOs)
+	p.recordSpecHistory(rt.cat, o, notes)
 	return nil
 }
 
@@ -503,7 +521,7 @@ func (p *process) watch(ctx context.Context, interval time.Duration) {
 			pending = ""
 		case fp == pending:
 			pending = ""
-			_ = p.reload("watch") // logged and shown in /readyz
+			_ = p.reload(fromWatcher) // logged and shown in /readyz
 		default:
 			pending = fp
 		}
@@ -524,7 +542,7 @@ func (p *process) reloadRoute(auth *gateapi.Auth) (echo.HandlerFunc, echo.Middle
 		}
 	}
 	h := func(c echo.Context) error {
-		err := p.reload("http")
+		err := p.reload(specstore.Origin{By: gateapi.Actor(c), Via: "http", Remote: remoteHost(c)})
 		var re *refusedError
 		switch {
 		case err == nil:

@@ -178,6 +178,51 @@ func TestReloadAppliesValidSpecsAndRefusesInvalidOnes(t *testing.T) {
 			t.Fatalf("remaining: got %v before and %v after, want -1 and 0.5",
 				floatText(before.Budget.RemainingRatio), floatText(after.Budget.RemainingRatio))
 		}
+		before = after
+	})
+
+	t.Run("the spec history has every applied file change and no refused one", func(t *testing.T) {
+		h := specHistory(t, base, "export")
+		if len(h.Changes) != 2 {
+			t.Fatalf("export: got %+v, want its start and the objective change", h.Changes)
+		}
+		spec := filepath.Join(dir, "specs", "export.yaml")
+		c := h.Changes[0]
+		if c.Action != "changed" || c.Via != "watch" || c.By != "file watcher" || c.Source != "file" || c.File != spec ||
+			!diffHas(c.Diff, '-', "objective: 95") || !diffHas(c.Diff, '+', "objective: 80") || len(c.Notes) != 0 {
+			t.Fatalf("got %+v, want the watcher's change of %s from objective 95 to 80", c, spec)
+		}
+		h = specHistory(t, base, "checkout")
+		if len(h.Changes) != 1 || h.Changes[0].Action != "created" || h.Changes[0].Via != "watch" {
+			t.Fatalf("checkout: got %+v, want only its creation: the broken version was refused", h.Changes)
+		}
+	})
+
+	t.Run("a removed service stops and comes back with its history", func(t *testing.T) {
+		spec := filepath.Join(dir, "specs", "export.yaml")
+		text, err := os.ReadFile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(spec); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "export gone", func() bool {
+			return getJSON(t, base+"/api/v1/services/export/slos/success", nil) == http.StatusNotFound
+		})
+		writeFile(t, spec, string(text))
+		var back sloJSON
+		waitFor(t, 5*time.Second, "export back", func() bool {
+			return getJSON(t, base+"/api/v1/services/export/slos/success", &back) == http.StatusOK
+		})
+		if back.Budget.Good != before.Budget.Good || back.Budget.Total != before.Budget.Total {
+			t.Fatalf("got good/total %v/%v, want the stored %v/%v", back.Budget.Good, back.Budget.Total,
+				before.Budget.Good, before.Budget.Total)
+		}
+		h := specHistory(t, base, "export")
+		if len(h.Changes) != 4 || h.Changes[0].Action != "created" || h.Changes[1].Action != "removed" {
+			t.Fatalf("got %+v, want its removal and return on top of 2 changes", h.Changes)
+		}
 	})
 
 	t.Run("POST /-/reload reloads from the machine itself", func(t *testing.T) {
@@ -211,8 +256,31 @@ func TestReloadAppliesValidSpecsAndRefusesInvalidOnes(t *testing.T) {
 		if code := getJSON(t, base+"/api/v1/services/export/slos/success", nil); code != http.StatusOK {
 			t.Fatalf("got %d for the running SLO, want 200", code)
 		}
+		writeFile(t, config, string(b))
 	})
 
+	stopServe(t, cancel, done)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	base, done = startServe(t, ctx, config)
+
+	t.Run("after a restart everything is as it was", func(t *testing.T) {
+		var after sloJSON
+		if code := getJSON(t, base+"/api/v1/services/export/slos/success", &after); code != http.StatusOK {
+			t.Fatalf("export: got %d, want 200", code)
+		}
+		if after.Budget.Good != before.Budget.Good || after.Budget.Total != before.Budget.Total ||
+			after.Budget.RemainingRatio == nil || abs(*after.Budget.RemainingRatio-0.5) > 1e-9 {
+			t.Fatalf("export: got %v/%v remaining %v, want %v/%v remaining 0.5", after.Budget.Good, after.Budget.Total,
+				floatText(after.Budget.RemainingRatio), before.Budget.Good, before.Budget.Total)
+		}
+		if code := getJSON(t, base+"/api/v1/services/checkout/slos/availability", nil); code != http.StatusOK {
+			t.Fatalf("checkout: got %d, want 200", code)
+		}
+		if h := specHistory(t, base, "export"); len(h.Changes) != 4 {
+			t.Fatalf("export: got %d changes after the restart, want the same 4", len(h.Changes))
+		}
+	})
 	stopServe(t, cancel, done)
 }
 

@@ -170,7 +170,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 	}
 
 	p.reloadMu.Lock()
-	err = p.commit(rt)
+	err = p.commit(rt, fromStart)
 	p.seen = fingerprint(p.watched(cat))
 	p.reloadMu.Unlock()
 	if err != nil {
@@ -228,7 +228,7 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 				case <-runCtx.Done():
 					return
 				case <-o.reload:
-					_ = p.reload("signal") // logged and shown in /readyz
+					_ = p.reload(fromSignal) // logged and shown in /readyz
 				}
 			}
 		}()

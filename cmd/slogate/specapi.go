@@ -86,10 +86,12 @@ func problemsJSON(ps slo.Problems) []problemJSON {
 }
 
 // invalidSpec answers 400 with the problems of err when it is a load's
-// Problems, and returns err otherwise.
-func invalidSpec(c echo.Context, err error) error {
+// Problems, and returns err otherwise. Of the warnings it keeps those of
+// file, the spec sent: the others' are not the sender's to fix.
+func invalidSpec(c echo.Context, err error, file string) error {
 	var ps slo.Problems
 	if errors.As(err, &ps) {
+		ps = slices.DeleteFunc(slices.Clone(ps), func(p slo.Problem) bool { return p.Warning && p.File != file })
 		return c.JSON(http.StatusBadRequest, map[string]any{"error": "invalid spec", "problems": problemsJSON(ps)})
 	}
 	var re *refusedError
@@ -113,19 +115,21 @@ type specJSON struct {
 	Spec string `json:"spec"`
 	// Text is the spec as it was sent, for an API spec.
 	Text string `json:"text,omitempty"`
+	// Notices say what a change does beyond its diff, in a PUT's answer.
+	Notices []string `json:"notices,omitempty"`
 }
 
 func newSpecJSON(svc *slo.Service, stored *specstore.Spec) (specJSON, error) {
-	b, err := yaml.Marshal(svc)
+	text, err := renderSpec(svc)
 	if err != nil {
-		return specJSON{}, fmt.Errorf("render spec %s: %w", svc.Name, err)
+		return specJSON{}, err
 	}
-	out := specJSON{Service: svc.Name, Spec: string(b)}
+	out := specJSON{Service: svc.Name, Spec: text, Source: specSource(svc)}
 	if stored != nil {
 		at := stored.UpdatedAt
-		out.Source, out.UpdatedAt, out.UpdatedBy, out.Text = "api", &at, stored.UpdatedBy, stored.Text
+		out.UpdatedAt, out.UpdatedBy, out.Text = &at, stored.UpdatedBy, stored.Text
 	} else {
-		out.Source, out.File = "file", svc.File
+		out.File = svc.File
 	}
 	return out, nil
 }
@@ -192,11 +196,11 @@ func parseSpecBody(c echo.Context, service string) ([]byte, error) {
 	}
 	svc, err := slo.ParseService(apiFile(service), body)
 	if err != nil {
-		return nil, invalidSpec(c, err)
+		return nil, invalidSpec(c, err, apiFile(service))
 	}
 	if svc.Name != service {
 		return nil, invalidSpec(c, slo.Problems{{File: apiFile(service), Field: "name",
-			Message: fmt.Sprintf("must be %q, the service in the URL, got %q", service, svc.Name)}})
+			Message: fmt.Sprintf("must be %q, the service in the URL, got %q", service, svc.Name)}}, apiFile(service))
 	}
 	return body, nil
 }
@@ -205,6 +209,7 @@ func parseSpecBody(c echo.Context, service string) ([]byte, error) {
 // write; cat is the catalog the routes' runtime runs.
 func (p *process) specRoutes(g *echo.Group, cat *slo.Catalog, read, write echo.MiddlewareFunc) {
 	g.GET("/specs/:service", func(c echo.Context) error { return p.getSpec(c, cat) }, read)
+	g.GET("/specs/:service/history", func(c echo.Context) error { return p.specHistory(c, cat) }, read)
 	g.PUT("/specs/:service", p.putSpec, write)
 	g.DELETE("/specs/:service", p.deleteSpec, write)
 	g.POST("/specs/validate", p.validateSpec, read)
@@ -253,7 +258,7 @@ func (p *process) putSpec(c echo.Context) error {
 		err = p.checkFixed(cat)
 	}
 	if err != nil {
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	prev, prevErr := p.specs.Get(ctx, name)
 	if prevErr != nil && !errors.Is(prevErr, specstore.ErrNotFound) {
@@ -263,7 +268,8 @@ func (p *process) putSpec(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.reloadLocked("api", cat); err != nil {
+	notices := changeNotices(findService(p.cur.cat, name), findService(cat, name))
+	if err := p.reloadLocked(apiOrigin(c), cat); err != nil {
 		// Refused (or failed) after all: the store goes back to what runs.
 		ctx := context.WithoutCancel(ctx)
 		if prevErr == nil {
@@ -271,13 +277,14 @@ func (p *process) putSpec(c echo.Context) error {
 		} else {
 			_ = p.specs.Delete(ctx, name)
 		}
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	p.log.Info("spec stored through the API", "service", name, "by", sp.UpdatedBy, "created", created)
 	out, err := newSpecJSON(findService(cat, name), &stored)
 	if err != nil {
 		return err
 	}
+	out.Notices = notices
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
@@ -306,14 +313,14 @@ func (p *process) deleteSpec(c echo.Context) error {
 		err = p.checkFixed(cat)
 	}
 	if err != nil {
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	if err := p.specs.Delete(ctx, name); err != nil {
 		return err
 	}
-	if err := p.reloadLocked("api", cat); err != nil {
+	if err := p.reloadLocked(apiOrigin(c), cat); err != nil {
 		_, _, _ = p.specs.Put(context.WithoutCancel(ctx), prev)
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	p.log.Info("spec removed through the API", "service", name, "by", gateapi.Actor(c))
 	return c.NoContent(http.StatusNoContent)
@@ -337,14 +344,14 @@ func (p *process) validateSpec(c echo.Context) error {
 	}
 	svc, err := slo.ParseService(apiFile(name), body)
 	if err != nil {
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	// A file's service is checked as the file would be with this spec in
 	// it: the pull-request check of a repository of spec files.
 	cat, err := p.loadCatalog(c.Request().Context(),
 		func(m map[string]specstore.Spec) { m[name] = specstore.Spec{Service: name, Text: string(body)} }, name)
 	if err != nil {
-		return invalidSpec(c, err)
+		return invalidSpec(c, err, apiFile(name))
 	}
 	var warnings slo.Problems
 	for _, w := range cat.Warnings {
@@ -352,9 +359,17 @@ func (p *process) validateSpec(c echo.Context) error {
 			warnings = append(warnings, w)
 		}
 	}
-	out, err := newSpecJSON(findService(cat, svc.Name), nil)
+	p.reloadMu.Lock()
+	old := findService(p.cur.cat, svc.Name)
+	p.reloadMu.Unlock()
+	checked := findService(cat, svc.Name)
+	text, err := renderSpec(checked)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"valid": true, "warnings": problemsJSON(warnings), "spec": out.Spec})
+	notices := changeNotices(old, checked)
+	if notices == nil {
+		notices = []string{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"valid": true, "warnings": problemsJSON(warnings), "notices": notices, "spec": text})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,37 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		}
 	})
 
+	t.Run("the history has who, when, from where and the diff", func(t *testing.T) {
+		h := specHistory(t, base, "checkout")
+		if len(h.Changes) != 2 {
+			t.Fatalf("got %+v, want the creation and the JSON replacement", h.Changes)
+		}
+		c := h.Changes[0]
+		if c.Action != "changed" || c.By != "team-payments" || c.Via != "api" || c.Remote != "127.0.0.1" ||
+			c.Source != "api" || c.File != "api:checkout" || c.At.IsZero() ||
+			!diffHas(c.Diff, '-', "objective: 99") || !diffHas(c.Diff, '+', "objective: 99.5") {
+			t.Fatalf("got %+v, want a change by team-payments through the API from 127.0.0.1, objective 99 to 99.5", c)
+		}
+		if c := h.Changes[1]; c.Action != "created" || !strings.HasPrefix(c.Diff, "--- /dev/null\n") {
+			t.Fatalf("got %+v, want the creation, diffed from nothing", c)
+		}
+		// The refused PUTs left no trace; the file's service was recorded at start.
+		if h := specHistory(t, base, "export"); len(h.Changes) != 1 || h.Changes[0].Via != "start" || h.Changes[0].Source != "file" {
+			t.Fatalf("export: got %+v, want its one record from the start", h.Changes)
+		}
+		if code := getJSON(t, base+"/api/v1/specs/nothing/history", nil); code != http.StatusNotFound {
+			t.Fatalf("unknown service: got %d, want 404", code)
+		}
+		if code := getJSON(t, base+"/api/v1/specs/checkout/history?limit=0", nil); code != http.StatusBadRequest {
+			t.Fatalf("limit=0: got %d, want 400", code)
+		}
+		var page historyJSON
+		getJSON(t, base+"/api/v1/specs/checkout/history?limit=1&before="+strconv.FormatInt(c.ID, 10), &page)
+		if len(page.Changes) != 1 || page.Changes[0].Action != "created" {
+			t.Fatalf("page before the change: got %+v, want the creation", page.Changes)
+		}
+	})
+
 	t.Run("GET shows where a spec comes from", func(t *testing.T) {
 		code, body := specRequest(t, http.MethodGet, url, "", "", "")
 		if code != http.StatusOK || body["source"] != "api" || body["updatedAt"] == nil || body["updatedBy"] != "team-payments" {
@@ -184,6 +216,10 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		}
 		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNotFound {
 			t.Fatalf("second DELETE: got %d %v, want 404", code, body)
+		}
+		h := specHistory(t, base, "checkout")
+		if len(h.Changes) != 3 || h.Changes[0].Action != "removed" || h.Changes[0].By != "team-payments" {
+			t.Fatalf("got %+v, want the removal by team-payments on top of the 2 changes before the restart", h.Changes)
 		}
 	})
 

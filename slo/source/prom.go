@@ -201,12 +201,19 @@ func NewProm(cfg PromConfig) (*Prom, error) {
 	for _, r := range refs {
 		p.slos = append(p.slos, &promSLO{
 			ref:    r,
-			key:    "prom/" + src.Name + "/" + r.service + "/" + r.name,
+			key:    PromCheckpointKey(src.Name, r.service, r.name),
 			q:      [2]string{selectorString(r.sels[0]), selectorString(r.sels[1])},
 			status: PromSLOStatus{Service: r.service, SLO: r.name},
 		})
 	}
 	return p, nil
+}
+
+// PromCheckpointKey is the key under which the Prometheus source named
+// source keeps how far it has read an SLO. Without it, the source backfills
+// the SLO's history.
+func PromCheckpointKey(source, service, slo string) string {
+	return "prom/" + source + "/" + service + "/" + slo
 }
 
 // Run calls Sync at once and then every source interval until ctx is done;

@@ -1,6 +1,8 @@
 // Package specstore keeps the service specs managed through the API, so
-// that they survive restarts. It lives in slogate's shared SQLite file in
-// the table slo_api_specs, whose migrations it records in
+// that they survive restarts, and the history of every service's spec,
+// whether from a file or the API: who changed it, when, how and the diff.
+// It lives in slogate's shared SQLite file in the tables slo_api_specs and
+// slo_spec_history, whose migrations it records in
 // slo_specstore_schema_migrations. It stores a spec's text without reading
 // it: package slo validates it.
 //
