@@ -97,8 +97,9 @@ type SpecSource struct {
 
 // LoadWithSources is Load with sources added after the config's spec
 // files, in the order given. A service in a source must not share its name
-// with one in a file, unless the source Replaces it, or with one in another
-// source.
+// with one in another source. When it shares it with a file's service, the
+// file's wins and the source is left out with a warning, unless the source
+// Replaces it.
 func LoadWithSources(configPath string, sources []SpecSource) (*Catalog, error) {
 	return load(configPath, nil, sources)
 }
@@ -486,9 +487,18 @@ func loadServices(paths []string, sources []SpecSource) ([]*loadedService, Probl
 			continue
 		}
 		if first, dup := byName[svc.Name]; dup {
-			if src.Replaces && !first.source {
+			switch {
+			case src.Replaces && !first.source:
 				loaded = slices.DeleteFunc(loaded, func(l *loadedService) bool { return l == first })
 				byName[svc.Name] = ls
+				continue
+			case ls.source && !first.source:
+				// The file wins, so that a spec file added later
+				// cannot stop slogate from starting.
+				loaded = loaded[:len(loaded)-1]
+				problems = append(problems, Problem{File: f, Line: lineOf(r.root, "name"), Field: "name", Warning: true,
+					Message: fmt.Sprintf("service %q is also defined in %s:%d, which wins: this copy is ignored until it is removed",
+						svc.Name, first.svc.File, lineOf(first.r.root, "name"))})
 				continue
 			}
 			r.add("name", "service %q is already defined in %s:%d", svc.Name, first.svc.File, lineOf(first.r.root, "name"))

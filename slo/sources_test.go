@@ -40,8 +40,9 @@ func TestLoadWithSourcesAddsSpecsThatAreNotFiles(t *testing.T) {
 		{"a replacing source takes the place of a file's service", []SpecSource{replacing}, "", "export"},
 		{"a source's problem names the source, line and field", []SpecSource{spec("checkout", "150")},
 			"api:checkout:6: slos[0].objective:", ""},
-		{"a source may not redefine a file's service", []SpecSource{spec("export", "99")},
-			`api:export:1: name: service "export" is already defined in ` + filepath.Join(dir, "specs", "export.yaml") + ":1", ""},
+		{"a source may not redefine another source's service", []SpecSource{spec("checkout", "99"), spec("checkout", "98")},
+			`api:checkout:1: name: service "checkout" is already defined in api:checkout:1`, ""},
+		{"a file's service shadows a source's, with a warning", []SpecSource{spec("export", "99"), spec("checkout", "99")}, "", "checkout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat, err := LoadWithSources(config, tc.sources)
@@ -55,6 +56,15 @@ func TestLoadWithSourcesAddsSpecsThatAreNotFiles(t *testing.T) {
 				for _, svc := range cat.Services {
 					if svc.Name == tc.last && svc.File != "api:"+tc.last {
 						t.Fatalf("%s is loaded from %s too", tc.last, svc.File)
+					}
+					if svc.File == "api:export" && !tc.sources[0].Replaces {
+						t.Fatal("the shadowed api:export is loaded")
+					}
+				}
+				if tc.sources[0].File == "api:export" && !tc.sources[0].Replaces {
+					want := `api:export:1: name: warning: service "export" is also defined in ` + filepath.Join(dir, "specs", "export.yaml") + ":1, which wins"
+					if !strings.Contains(cat.Warnings.Error(), want) {
+						t.Fatalf("got warnings %v, want %q", cat.Warnings, want)
 					}
 				}
 				return

@@ -292,17 +292,18 @@ func (p *process) putSpec(c echo.Context) error {
 	return c.JSON(code, out)
 }
 
-// deleteSpec removes an API spec and reloads without it.
+// deleteSpec removes an API spec and reloads without it. It also removes
+// an API copy that a spec file of the same name shadows.
 func (p *process) deleteSpec(c echo.Context) error {
 	name := c.Param("service")
 	ctx := c.Request().Context()
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
-	if f := fileDefining(p.cur.cat, name); f != "" {
-		return definedInFile(name, f)
-	}
 	prev, err := p.specs.Get(ctx, name)
 	if errors.Is(err, specstore.ErrNotFound) {
+		if f := fileDefining(p.cur.cat, name); f != "" {
+			return definedInFile(name, f)
+		}
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %q: no spec stored through the API", name))
 	}
 	if err != nil {

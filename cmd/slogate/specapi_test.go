@@ -223,5 +223,33 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		}
 	})
 
+	t.Run("a spec file added later wins over the API's copy, even at a restart", func(t *testing.T) {
+		if code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec); code != http.StatusCreated {
+			t.Fatalf("PUT: got %d %v, want 201", code, body)
+		}
+		file := filepath.Join(filepath.Dir(config), "specs", "checkout.yaml")
+		writeFile(t, file, strings.Replace(checkoutSpec, "objective: 99", "objective: 98", 1))
+		if code, body := postJSON(t, base+"/-/reload", ""); code != http.StatusOK {
+			t.Fatalf("reload: got %d %v, want 200", code, body)
+		}
+		stopServe(t, cancel, done)
+		ctx, cancel = context.WithCancel(context.Background())
+		base, done = startServe(t, ctx, config)
+		url = base + "/api/v1/specs/checkout"
+		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		if code != http.StatusOK || body["source"] != "file" || body["file"] != file || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 98") {
+			t.Fatalf("got %d %v, want the file's spec", code, body)
+		}
+		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
+			t.Fatalf("DELETE of the shadowed copy: got %d %v, want 204", code, body)
+		}
+		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusConflict {
+			t.Fatalf("second DELETE: got %d %v, want 409 for the file's service", code, body)
+		}
+		if code, _ := specRequest(t, http.MethodGet, url, "", "", ""); code != http.StatusOK {
+			t.Fatalf("GET after the DELETE: got %d, want the file's service still served", code)
+		}
+	})
+
 	stopServe(t, cancel, done)
 }
