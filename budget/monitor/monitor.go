@@ -320,8 +320,9 @@ func (m *Monitor) evaluate(now time.Time) {
 	m.ready.Store(true)
 }
 
-// Run evaluates every interval until ctx ends, and applies retention once
-// an hour. now supplies the evaluation time.
+// Run evaluates every interval until ctx ends, and applies retention at the
+// first evaluation of every hour of now's clock. now supplies the
+// evaluation time.
 func (m *Monitor) Run(ctx context.Context, interval time.Duration, now func() time.Time) {
 	m.evaluate(now())
 	tick := time.NewTicker(interval)
@@ -337,7 +338,9 @@ func (m *Monitor) Run(ctx context.Context, interval time.Duration, now func() ti
 		start := time.Now()
 		m.evaluate(t)
 		m.cfg.Logger.Debug("evaluated", "slos", len(m.order), "elapsed", time.Since(start))
-		if t.Sub(lastTrim) >= time.Hour {
+		// At every full hour of the clock rather than an hour after Run
+		// started, so that runs replaced more often (reloads) still trim.
+		if !t.Truncate(time.Hour).Equal(lastTrim.Truncate(time.Hour)) {
 			lastTrim = t
 			if err := m.Trim(ctx, t); err != nil {
 				m.cfg.Logger.Error("retention failed", "err", err)

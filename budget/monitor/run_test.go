@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slogate/slogate/budget"
+	"github.com/slogate/slogate/budget/store"
 )
 
 func TestRunEvaluatesEveryIntervalAndStopsWithItsContext(t *testing.T) {
@@ -48,5 +49,48 @@ func TestRunEvaluatesEveryIntervalAndStopsWithItsContext(t *testing.T) {
 		default:
 			t.Fatal("Run did not return after its context ended")
 		}
+	})
+}
+
+func TestRunTrimsAtEveryFullHourEvenIfStartedJustBefore(t *testing.T) {
+	m, st := openMonitor(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	synctest.Test(t, func(t *testing.T) {
+		// A run started at 00:59, as after a reload, trims at 01:00.
+		now := func() time.Time { return time.Now().Add(59 * time.Minute) }
+		old := budget.NewHistory()
+		old.Add(budget.MinuteOf(now().Add(-m.cfg.Retention-3*time.Hour)), budget.Counts{Good: 1, Total: 1})
+		var blocks []store.BlockRecord
+		for _, b := range old.Dirty() {
+			blocks = append(blocks, store.BlockRecord{SLO: Key("shop", "availability"), Block: b})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := st.Save(ctx, blocks, nil); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			m.Run(ctx, 15*time.Second, now)
+			close(done)
+		}()
+		count := func() int64 {
+			s, err := st.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.Blocks
+		}
+		time.Sleep(50 * time.Second)
+		synctest.Wait()
+		if n := count(); n != 1 {
+			t.Fatalf("at 00:59:50: %d blocks, want the old one still there", n)
+		}
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if n := count(); n != 0 {
+			t.Fatalf("at 01:00:10: %d blocks, want the old one trimmed at 01:00", n)
+		}
+		cancel()
+		<-done
 	})
 }
