@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -402,6 +403,9 @@ func (p *process) commit(rt *runtime, o specstore.Origin) error {
 		// until the swap.
 		old.ob.Close()
 	}
+	if old != nil {
+		p.unregisterGoneSources(old.cat.Config, cfg)
+	}
 	nSLOs := 0
 	for _, s := range rt.cat.Services {
 		nSLOs += len(s.SLOs)
@@ -409,6 +413,25 @@ func (p *process) commit(rt *runtime, o specstore.Origin) error {
 	p.log.Info("configuration applied", "config", cfg.File, "services", len(rt.cat.Services), "slos", nSLOs)
 	p.recordSpecHistory(rt.cat, o, notes)
 	return nil
+}
+
+// unregisterGoneSources drops the metrics of the scrape targets and
+// PromQL sources that were in old but are not in cfg.
+func (p *process) unregisterGoneSources(old, cfg *slo.Config) {
+	var gone []string
+	for _, t := range old.Sources.Scrape {
+		if !slices.ContainsFunc(cfg.Sources.Scrape, func(n slo.ScrapeTarget) bool { return n.Name == t.Name }) {
+			gone = append(gone, source.TargetMetrics(t.Name)...)
+		}
+	}
+	for _, s := range old.Sources.Prometheus {
+		if !slices.ContainsFunc(cfg.Sources.Prometheus, func(n slo.PromSource) bool { return n.Name == s.Name }) {
+			gone = append(gone, source.PromMetrics(s.Name)...)
+		}
+	}
+	for _, name := range gone {
+		p.set.UnregisterMetric(name)
+	}
 }
 
 // stop ends the runtime's goroutines and waits for them. It may be called

@@ -319,3 +319,30 @@ func floatText(p *float64) string {
 	}
 	return strconv.FormatFloat(*p, 'g', -1, 64)
 }
+
+func TestReloadDropsTheMetricsOfRemovedScrapeTargets(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Nothing listens at the demo's address: the target is down, its
+	// series are there all the same.
+	config := writeSetup(t, "127.0.0.1:1")
+	base, done := startServe(t, ctx, config)
+	if v := metricValue(t, base, `slogate_scrape_up{target="demo"}`); v != 0 {
+		t.Fatalf(`slogate_scrape_up{target="demo"}: got %v, want 0`, v)
+	}
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, config, strings.Replace(string(b), "name: demo", "name: shop", 1))
+	if code, body := postJSON(t, base+"/-/reload", ""); code != http.StatusOK {
+		t.Fatalf("reload: got %d %v, want 200", code, body)
+	}
+	if v := metricValue(t, base, `slogate_scrape_up{target="demo"}`); !math.IsNaN(v) {
+		t.Fatalf(`slogate_scrape_up{target="demo"}: got %v after the target was renamed, want no series`, v)
+	}
+	if v := metricValue(t, base, `slogate_scrape_up{target="shop"}`); v != 0 {
+		t.Fatalf(`slogate_scrape_up{target="shop"}: got %v, want 0`, v)
+	}
+	stopServe(t, cancel, done)
+}

@@ -168,7 +168,7 @@ func NewProm(cfg PromConfig) (*Prom, error) {
 	if set == nil {
 		set = metrics.NewSet()
 	}
-	q := strconv.Quote(src.Name)
+	names := PromMetrics(src.Name)
 	p := &Prom{
 		src:         src,
 		api:         v1.NewAPI(client),
@@ -180,8 +180,8 @@ func NewProm(cfg PromConfig) (*Prom, error) {
 		interval:    time.Duration(src.Interval),
 		timeout:     time.Duration(src.Timeout),
 		chunk:       time.Duration(src.BackfillChunk).Truncate(time.Millisecond),
-		queries:     set.GetOrCreateCounter("slogate_prom_queries_total{source=" + q + "}"),
-		queryErrors: set.GetOrCreateCounter("slogate_prom_query_errors_total{source=" + q + "}"),
+		queries:     set.GetOrCreateCounter(names[0]),
+		queryErrors: set.GetOrCreateCounter(names[1]),
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -207,6 +207,13 @@ func NewProm(cfg PromConfig) (*Prom, error) {
 		})
 	}
 	return p, nil
+}
+
+// PromMetrics are the series a Prometheus source named source exports
+// about itself, for unregistering them once it is gone.
+func PromMetrics(source string) []string {
+	q := strconv.Quote(source)
+	return []string{"slogate_prom_queries_total{source=" + q + "}", "slogate_prom_query_errors_total{source=" + q + "}"}
 }
 
 // PromCheckpointKey is the key under which the Prometheus source named

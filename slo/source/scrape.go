@@ -254,12 +254,24 @@ func newTarget(tc slo.ScrapeTarget, set *metrics.Set) (*target, error) {
 	for k, v := range lbls {
 		t.extra = append(t.extra, labelPair{k, v})
 	}
-	q := strconv.Quote(tc.Name)
-	t.upGauge = set.GetOrCreateGauge("slogate_scrape_up{target="+q+"}", nil)
-	t.durGauge = set.GetOrCreateGauge("slogate_scrape_duration_seconds{target="+q+"}", nil)
-	t.samplesGauge = set.GetOrCreateGauge("slogate_scrape_samples{target="+q+"}", nil)
-	t.seriesGauge = set.GetOrCreateGauge("slogate_scrape_series{target="+q+"}", nil)
+	names := TargetMetrics(tc.Name)
+	t.upGauge = set.GetOrCreateGauge(names[0], nil)
+	t.durGauge = set.GetOrCreateGauge(names[1], nil)
+	t.samplesGauge = set.GetOrCreateGauge(names[2], nil)
+	t.seriesGauge = set.GetOrCreateGauge(names[3], nil)
 	return t, nil
+}
+
+// TargetMetrics are the series the scraper exports about the scrape
+// target named target, for unregistering them once it is gone.
+func TargetMetrics(target string) []string {
+	q := strconv.Quote(target)
+	return []string{
+		"slogate_scrape_up{target=" + q + "}",
+		"slogate_scrape_duration_seconds{target=" + q + "}",
+		"slogate_scrape_samples{target=" + q + "}",
+		"slogate_scrape_series{target=" + q + "}",
+	}
 }
 
 // SetServices replaces the SLOs the scraper counts, e.g. after the specs
