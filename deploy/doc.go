@@ -2,8 +2,9 @@
 // repository: the container image (docker/), a compose stack (compose/),
 // Kubernetes manifests (kubernetes/base/), a systemd unit (systemd/),
 // Prometheus scrape config and alert rules (prometheus/), an Alertmanager
-// route (alertmanager/) and a Grafana dashboard (grafana/), besides the
-// Flagger and Argo Rollouts examples and the HTTP benchmark.
+// route (alertmanager/), a Grafana dashboard (grafana/) and a GitHub
+// Actions pull-request check of a team's specs (github-actions/), besides
+// the Flagger and Argo Rollouts examples and the HTTP benchmark.
 //
 // It has no Go API. Its tests check the files against slogate itself: the
 // configs load with slo.Load, every PromQL expression parses and names only

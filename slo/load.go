@@ -525,6 +525,12 @@ func parseService(file string, data []byte) (*Service, *reporter) {
 }
 
 // specFiles lists the spec files a path names.
+// SpecFiles lists the spec files path stands for, as Load reads them: path
+// itself when it is a file, else its directory's *.yaml and *.yml files by
+// name, leaving out hidden files and subdirectories. When it cannot, it
+// returns the problem, naming path.
+func SpecFiles(path string) ([]string, *Problem) { return specFiles(path) }
+
 func specFiles(path string) ([]string, *Problem) {
 	info, err := os.Stat(path)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,20 +71,29 @@ func (c *client) init() error {
 // ok is a success; others are returned as *apiError with the server's
 // message.
 func (c *client) do(ctx context.Context, method, path string, body, out any, ok ...int) (int, error) {
+	if body == nil {
+		return c.send(ctx, method, path, "", nil, out, ok...)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	return c.send(ctx, method, path, "application/json", b, out, ok...)
+}
+
+// send is do with a body already encoded as contentType (none when
+// contentType is empty), such as a spec file's YAML.
+func (c *client) send(ctx context.Context, method, path, contentType string, body []byte, out any, ok ...int) (int, error) {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
+	if contentType != "" {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
 	if err != nil {
 		return 0, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -107,11 +117,18 @@ func (c *client) do(ctx context.Context, method, path string, body, out any, ok 
 			return resp.StatusCode, nil
 		}
 	}
-	var e struct{ Error string }
-	if json.Unmarshal(data, &e) != nil || e.Error == "" {
-		e.Error = strings.TrimSpace(string(data))
+	// slogate's API answers {"error"}, echo's default error handler
+	// {"message"}; a proxy in front may answer a page of HTML.
+	var e struct{ Error, Message string }
+	msg := strings.TrimSpace(string(data))
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "..."
 	}
-	return resp.StatusCode, &apiError{status: resp.StatusCode, msg: e.Error}
+	msg = cmp.Or(msg, strings.ToLower(http.StatusText(resp.StatusCode)))
+	if json.Unmarshal(data, &e) == nil && e.Error+e.Message != "" {
+		msg = cmp.Or(e.Error, e.Message)
+	}
+	return resp.StatusCode, &apiError{status: resp.StatusCode, msg: msg}
 }
 
 func newGateCmd() *cobra.Command {

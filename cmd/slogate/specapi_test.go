@@ -117,8 +117,9 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	t.Run("POST /specs/validate checks a file's service in the file's place", func(t *testing.T) {
 		spec := strings.Replace(checkoutSpec, "name: checkout", "name: export", 1)
 		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", spec)
-		if code != http.StatusOK || body["valid"] != true {
-			t.Fatalf("got %d %v, want 200 valid", code, body)
+		if code != http.StatusOK || body["valid"] != true ||
+			!strings.Contains(fmt.Sprint(body["notices"]), "the owner changes from team data to team payments") {
+			t.Fatalf("got %d %v, want 200 valid, with a notice that another team owns export", code, body)
 		}
 		broken := strings.Replace(spec, "objective: 99", "objective: 150", 1)
 		code, body = specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken)

@@ -152,6 +152,9 @@ func changeNotices(old, svc *slo.Service) []string {
 		return nil
 	}
 	var out []string
+	if old.Owner.Team != svc.Owner.Team {
+		out = append(out, fmt.Sprintf("the owner changes from team %s to team %s: is this the service you mean?", old.Owner.Team, svc.Owner.Team))
+	}
 	running := map[string]slo.SLO{}
 	for _, o := range old.SLOs {
 		running[o.Name] = o
