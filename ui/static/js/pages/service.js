@@ -4,6 +4,7 @@
 // the ideal straight line, the SLI against its objective, and burn rates
 // against the alert thresholds. Deploys are markers on every panel,
 // off-hours are shaded, and the crosshair moves on all panels together.
+// Last, the service's spec and its change history (spec.js).
 
 import { fetchRules, getJSON, isAbort, latestOnly, postJSON, deleteJSON, query, settle } from '../api.js';
 import { errorBox, html, markRendered, setHTML } from '../html.js';
@@ -14,6 +15,7 @@ import {
 import { TimeChart, nullable } from '../charts.js';
 import { bounds, describe, seriesParams } from '../timerange.js';
 import { budgetWindow, idealBurnDown } from '../windows.js';
+import { fetchSpec, specPanel, specSection } from './spec.js';
 
 // The burn rates drawn, with their colours: the windows of the default
 // page rules (1h & 5m, 6h & 30m).
@@ -71,7 +73,8 @@ function skeleton(name) {
           </table>
         </div>
       </section>
-    </div>`;
+    </div>
+    ${specSection()}`;
 }
 
 // --- gate ---------------------------------------------------------------
@@ -279,6 +282,7 @@ export function mount({ root, params, time }) {
     form: root.querySelector('#override-form'),
     result: root.querySelector('#override-result'),
   };
+  const specUI = specPanel(root, service);
   // What the charts' annotations read on every redraw.
   const state = { deploys: [], offHours: new Map(), thresholds: new Map(), objectives: new Map() };
   const charts = new Map(); // "slo/panel" -> TimeChart
@@ -377,6 +381,7 @@ export function mount({ root, params, time }) {
       if (isAbort(got.status.error)) return;
       setHTML(el.error, errorBox(got.status.error, 'cannot load the service'));
       setHTML(el.gate, got.gate.error ? errorBox(got.gate.error) : gateStatus(got.gate.value));
+      specUI.hide();
       markRendered('service');
       return;
     }
@@ -394,14 +399,25 @@ export function mount({ root, params, time }) {
 
     ensureSections(status);
     const sp = seriesParams(time.state);
-    const series = await settle(Object.fromEntries(status.slos.map((slo) => [
-      slo.name, getJSON(`${path(service, 'slos', slo.name)}/series${query(sp)}`, { signal }),
-    ])));
+    // The spec is asked for once the service is known to exist, so that
+    // an unknown service adds no 404s to the console.
+    const [series, specData] = await Promise.all([
+      settle(Object.fromEntries(status.slos.map((slo) => [
+        slo.name, getJSON(`${path(service, 'slos', slo.name)}/series${query(sp)}`, { signal }),
+      ]))),
+      fetchSpec(service, signal),
+    ]);
     if (signal.aborted) return;
+    specUI.show(specData);
     const rulesBySLO = got.rules.value ? new Map((got.rules.value.slos || []).map((r) => [r.slo, r.rules])) : null;
     for (const slo of status.slos) {
       drawSLO(slo, series[slo.name], rulesBySLO ? rulesBySLO.get(slo.name) || [] : undefined, range);
     }
+    // uPlot sizes a new chart in a microtask, and until then its legend
+    // wraps to a tall column: let it, so that the requested SLO is
+    // scrolled to where it stays.
+    await Promise.resolve();
+    if (signal.aborted) return;
     highlightRequestedSLO(status);
     markRendered('service');
   }
