@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"testing"
@@ -85,5 +86,26 @@ func TestSetSLIsStartsANewHistoryOnlyWhenTheSLIChanges(t *testing.T) {
 	}
 	if st, err := s.Stats(ctx); err != nil || st.Blocks != 1 || st.SLOs != 3 {
 		t.Fatalf("after DeleteBefore: stats %+v %v, want a/b's new block and 3 SLO rows (a/b, c/d, e/f), the archive gone", st, err)
+	}
+}
+
+// BenchmarkSetSLIs1000Unchanged is what every reload and start adds for
+// 1,000 SLOs whose SLIs did not change.
+func BenchmarkSetSLIs1000Unchanged(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "slogate.db"))
+	slis := map[string]string{}
+	for i := range 1000 {
+		slis[fmt.Sprintf("svc-%d/availability", i)] = fmt.Sprintf("fp-%d", i)
+	}
+	at := time.Date(2024, 5, 2, 12, 0, 0, 0, time.UTC)
+	if _, err := s.SetSLIs(ctx, slis, nil, at); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.SetSLIs(ctx, slis, nil, at); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package specstore
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,5 +86,32 @@ func TestRecordKeepsEveryChangeWithWhoWhenWhereAndADiff(t *testing.T) {
 	if err != nil || len(older) != 2 || older[0].Action != Removed || older[0].Remote != "10.0.0.7" ||
 		!strings.Contains(older[0].Diff, "+++ /dev/null") || older[0].Spec != "" {
 		t.Fatalf("export before its re-creation: got %+v %v, want its removal from 10.0.0.7 and its creation", older, err)
+	}
+}
+
+// BenchmarkRecord1000Unchanged is what every reload and start adds for
+// 1,000 services whose specs did not change.
+func BenchmarkRecord1000Unchanged(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "slogate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	versions := make([]Version, 1000)
+	for i := range versions {
+		name := fmt.Sprintf("svc-%d", i)
+		versions[i] = Version{Service: name, Source: "file", File: "specs/" + name + ".yaml",
+			Spec: "name: " + name + "\nowner:\n    team: t\nslos:\n    - name: availability\n      objective: 99.9\n      window: 28d\n"}
+	}
+	o := Origin{At: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), By: "file watcher", Via: "watch"}
+	if _, err := s.Record(ctx, versions, o); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Record(ctx, versions, o); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
