@@ -158,6 +158,27 @@ type finding struct {
 // failed reports whether f fails the check.
 func (f finding) failed() bool { return !f.Warning && !f.Notice }
 
+// The kinds of finding, in the order reports list them.
+const (
+	kindError = iota
+	kindUnchecked
+	kindWarning
+	kindNotice
+)
+
+// kind is what f is: an error, a file not checked, a warning or a notice.
+func (f finding) kind() int {
+	switch {
+	case f.Notice:
+		return kindNotice
+	case f.Warning:
+		return kindWarning
+	case f.Unchecked:
+		return kindUnchecked
+	}
+	return kindError
+}
+
 // text renders f as FILE:LINE: FIELD: MESSAGE, with "warning: ",
 // "notice: " or "not checked: " before the message when it is one.
 func (f finding) text() string {
@@ -476,12 +497,12 @@ func statusHint(status int, token bool) string {
 // annotation at the file's line on the pull request's diff.
 func (f finding) githubCommand() string {
 	kind, title := "error", f.Field
-	switch {
-	case f.Notice:
+	switch f.kind() {
+	case kindNotice:
 		kind = "notice"
-	case f.Warning:
+	case kindWarning:
 		kind = "warning"
-	case f.Unchecked:
+	case kindUnchecked:
 		title = "not checked"
 	}
 	var props []string
@@ -525,28 +546,15 @@ func (r *report) markdown(w io.Writer, summary string, ok bool) {
 	if len(r.findings) == 0 {
 		return
 	}
-	rank := func(f finding) int {
-		switch {
-		case f.Notice:
-			return 2
-		case f.Warning:
-			return 1
-		}
-		return 0
-	}
+	// Problems first (errors and unchecked files as found), then warnings,
+	// then notices.
+	rank := func(f finding) int { return max(f.kind(), kindUnchecked) }
 	fs := slices.Clone(r.findings)
 	slices.SortStableFunc(fs, func(a, b finding) int { return cmp.Compare(rank(a), rank(b)) })
 	fmt.Fprint(w, "\n| | File | Field | Message |\n| --- | --- | --- | --- |\n")
 	for _, f := range fs {
-		kind := "❌ error"
-		switch {
-		case f.Notice:
-			kind = "ℹ️ notice"
-		case f.Warning:
-			kind = "⚠️ warning"
-		case f.Unchecked:
-			kind = "❌ not checked"
-		}
+		kind := [...]string{kindError: "❌ error", kindUnchecked: "❌ not checked", kindWarning: "⚠️ warning",
+			kindNotice: "ℹ️ notice"}[f.kind()]
 		where := f.File
 		if where != "" && f.Line > 0 {
 			where += ":" + strconv.Itoa(f.Line)
