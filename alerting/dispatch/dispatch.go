@@ -99,10 +99,19 @@ const maxRecent = 100
 // service is one service's evaluator and the delivery state of its open
 // alerts.
 type service struct {
-	spec  *slo.Service
-	eval  *alerting.Evaluator
-	sent  map[string]*delivery // by alert key
-	dirty bool
+	spec      *slo.Service
+	eval      *alerting.Evaluator
+	sent      map[string]*delivery // by alert key
+	resolving map[string]*resolve  // resolves not yet stored, by alert key
+	dirty     bool
+}
+
+// resolve is the resolve of an ended alert that the outbox could not
+// store for some of its receivers: it is tried again at every evaluation,
+// and after a restart, until every receiver of the trigger has it.
+type resolve struct {
+	Alert     alerting.Alert `json:"alert"`
+	Receivers []string       `json:"receivers"`
 }
 
 // delivery is what was sent for one open alert.
@@ -128,6 +137,7 @@ type delivery struct {
 type saved struct {
 	Evaluator alerting.State       `json:"evaluator"`
 	Sent      map[string]*delivery `json:"sent,omitempty"`
+	Resolving map[string]*resolve  `json:"resolving,omitempty"`
 }
 
 // New builds one evaluator per service from the specs' alerting rules and
@@ -150,7 +160,7 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dispatch %s: %w", svc.Name, err)
 		}
-		d.services[svc.Name] = &service{spec: svc, eval: ev, sent: map[string]*delivery{}}
+		d.services[svc.Name] = &service{spec: svc, eval: ev, sent: map[string]*delivery{}, resolving: map[string]*resolve{}}
 	}
 	if cfg.Memory != nil {
 		states, err := cfg.Memory.LoadIncidents(ctx)
@@ -172,6 +182,9 @@ func New(ctx context.Context, cfg Config) (*Dispatcher, error) {
 				if dl := sv.Sent[a.Key]; dl != nil {
 					s.sent[a.Key] = dl
 				}
+			}
+			for key, rs := range sv.Resolving {
+				s.resolving[key] = rs
 			}
 			cfg.Logger.Info("open alerts restored", "service", name, "alerts", len(s.eval.Firing()))
 		}
@@ -201,7 +214,8 @@ func (d *Dispatcher) Update(ctx context.Context, snap *monitor.Snapshot) {
 		for _, o := range st.SLOs {
 			statuses[o.Name] = o.Raw
 		}
-		wasOpen := len(s.sent) > 0
+		wasOpen := len(s.sent) > 0 || len(s.resolving) > 0
+		d.retryResolves(ctx, s, now)
 		events := s.eval.Evaluate(now, statuses)
 		if slices.ContainsFunc(events, func(e alerting.Event) bool { return e.Kind == alerting.EventFiring }) {
 			// The new alert is on disk before anyone is told of it, so a
@@ -289,7 +303,33 @@ func (d *Dispatcher) resolved(ctx context.Context, s *service, a alerting.Alert,
 		d.cfg.Logger.Info("alert resolved before anyone was told", "service", a.Service, "key", a.Key)
 		return
 	}
-	d.send(ctx, s, a, alerting.EventResolved, 0, dl.Receivers, now)
+	d.sendResolve(ctx, s, &resolve{Alert: a, Receivers: dl.Receivers}, now)
+}
+
+// sendResolve enqueues rs for its receivers and keeps it, for those whose
+// notification could not be stored, to be tried again.
+func (d *Dispatcher) sendResolve(ctx context.Context, s *service, rs *resolve, now time.Time) {
+	sent, ok := d.send(ctx, s, rs.Alert, alerting.EventResolved, 0, rs.Receivers, now)
+	if ok {
+		delete(s.resolving, rs.Alert.Key)
+		return
+	}
+	rs.Receivers = slices.DeleteFunc(slices.Clone(rs.Receivers), func(r string) bool { return slices.Contains(sent, r) })
+	s.resolving[rs.Alert.Key] = rs
+	s.dirty = true
+	d.cfg.Logger.Warn("resolve not stored; trying again at the next evaluation", "service", rs.Alert.Service,
+		"key", rs.Alert.Key, "receivers", rs.Receivers)
+}
+
+// retryResolves tries again the resolves of s that could not be stored.
+func (d *Dispatcher) retryResolves(ctx context.Context, s *service, now time.Time) {
+	for _, key := range slices.Sorted(maps.Keys(s.resolving)) {
+		before := len(s.resolving)
+		d.sendResolve(ctx, s, s.resolving[key], now)
+		if len(s.resolving) < before {
+			s.dirty = true
+		}
+	}
 }
 
 func (d *Dispatcher) acked(ctx context.Context, key string) bool {
@@ -406,9 +446,9 @@ func (d *Dispatcher) save(ctx context.Context, s *service, now time.Time) {
 		return
 	}
 	var b []byte
-	if ev := s.eval.State(); ev.Page != nil || ev.Ticket != nil || len(ev.Covered) > 0 || len(s.sent) > 0 {
+	if ev := s.eval.State(); ev.Page != nil || ev.Ticket != nil || len(ev.Covered) > 0 || len(s.sent) > 0 || len(s.resolving) > 0 {
 		var err error
-		if b, err = json.Marshal(saved{Evaluator: ev, Sent: s.sent}); err != nil {
+		if b, err = json.Marshal(saved{Evaluator: ev, Sent: s.sent, Resolving: s.resolving}); err != nil {
 			d.cfg.Logger.Error("open alerts not saved", "service", s.spec.Name, "err", err)
 			return
 		}

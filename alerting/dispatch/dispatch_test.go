@@ -401,6 +401,36 @@ func TestATriggerNotStoredIsSentAfterRestart(t *testing.T) {
 	}
 }
 
+// TestAResolveNotStoredIsSentLater breaks the outbox when the alert
+// ends: the resolve is kept, with the alert's state, and reaches the
+// trigger's receivers once the outbox works again, here after a restart.
+func TestAResolveNotStoredIsSentLater(t *testing.T) {
+	r := newRig(t)
+	r.tick(t0, fast())
+	r.expect("page", "pagerduty:alice trigger", "checkout-slack trigger")
+	key := r.d.Alerts()[0].Key
+	r.ob.Close()
+	for m := 1; m <= 6; m++ {
+		r.tick(t0.Add(time.Duration(m)*time.Minute), nil)
+	}
+	if a := r.d.Alerts(); len(a) != 1 || a[0].State != "resolved" {
+		t.Fatalf("alerts %+v, want the alert resolved", a)
+	}
+	r.restart()
+	r.expect("after the restart, before an evaluation")
+	r.tick(t0.Add(7*time.Minute), nil)
+	for _, n := range r.expect("at the first evaluation after the restart", "pagerduty:alice resolve", "checkout-slack resolve") {
+		if n.DedupKey != key {
+			t.Errorf("%s resolve under key %s, want the alert's own %s", n.Receiver, n.DedupKey, key)
+		}
+	}
+	r.tick(t0.Add(8*time.Minute), nil)
+	r.expect("once stored, not again")
+	r.restart()
+	r.tick(t0.Add(9*time.Minute), nil)
+	r.expect("nor after another restart")
+}
+
 func TestNotifiersReadSecretsFromTheEnvironment(t *testing.T) {
 	cfg := &slo.Config{Receivers: []slo.Receiver{
 		{Name: "team-slack", Type: slo.ReceiverSlack, URLEnv: "TEAM_SLACK_URL"},
