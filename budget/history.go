@@ -92,6 +92,19 @@ func NewHistory() *History {
 	return &History{open: noBlock}
 }
 
+// Clone returns a copy of h that shares no memory with it, dirty marks
+// included.
+func (h *History) Clone() *History {
+	c := *h
+	c.refs = slices.Clone(h.refs)
+	c.arena = slices.Clone(h.arena)
+	if h.raw != nil {
+		raw := *h.raw
+		c.raw = &raw
+	}
+	return &c
+}
+
 // blockOf returns the number of the block (UTC hour) containing m and m's
 // offset in it.
 func blockOf(m Minute) (int64, int) {

@@ -39,7 +39,7 @@ func benchCatalog(n int) *slo.Catalog {
 
 // fillStore writes 28 days of minute buckets for every SLO of cat: about
 // 500 events a minute with Poisson-like noise and rare bad bursts.
-func fillStore(b *testing.B, path string, cat *slo.Catalog, now time.Time) {
+func fillStore(b testing.TB, path string, cat *slo.Catalog, now time.Time) {
 	b.Helper()
 	st, err := store.Open(context.Background(), path)
 	if err != nil {
@@ -109,6 +109,42 @@ func BenchmarkRestart1000SLOs28d(b *testing.B) {
 		runtime.KeepAlive(m)
 		st.Close()
 		b.StartTimer()
+	}
+}
+
+// BenchmarkReload1000SLOs28d measures what a reload costs the monitor:
+// a new monitor for the same 1,000 SLOs copies their 28 days of history
+// from the running one and evaluates them all once.
+func BenchmarkReload1000SLOs28d(b *testing.B) {
+	const n = 1000
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cat := benchCatalog(n)
+	path := filepath.Join(b.TempDir(), "bench.db")
+	fillStore(b, path, cat, now)
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	running, err := New(Config{Catalog: cat, Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := running.Restore(context.Background(), now); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		m, err := New(Config{Catalog: cat, Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.RestoreFrom(context.Background(), running, now, nil); err != nil {
+			b.Fatal(err)
+		}
+		snap := m.Evaluate(now)
+		if got := snap.Services[0].SLOs[0].Budget.Total; got < 28*24*60*400 {
+			b.Fatalf("copied %v events in the first SLO's window, want about %v", got, 28*24*60*500)
+		}
 	}
 }
 

@@ -138,12 +138,39 @@ func New(cfg Config) (*Monitor, error) {
 // retention, logging progress. Blocks of SLOs no longer in the catalog are
 // skipped but stay in the store until retention removes them.
 func (m *Monitor) Restore(ctx context.Context, now time.Time) error {
+	return m.RestoreFrom(ctx, nil, now, nil)
+}
+
+// RestoreFrom is Restore for a monitor that replaces old, as on a reload:
+// the history of an SLO old has too is copied from old's memory, which
+// holds what the store does, rather than read back from the store. Those
+// that fresh reports (nil for none), such as SLOs whose SLI changed, and
+// those old does not have, come from the store. old must not record
+// meanwhile; it may go on answering reads.
+func (m *Monitor) RestoreFrom(ctx context.Context, old *Monitor, now time.Time, fresh func(key string) bool) error {
 	start := time.Now()
 	since := budget.MinuteOf(now.Add(-m.cfg.Retention))
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var load []string // the SLOs whose history comes from the store
+	copied := 0
+	if old != nil {
+		old.mu.Lock()
+		for _, e := range m.order {
+			oe := old.entries[e.key]
+			if oe == nil || fresh != nil && fresh(e.key) {
+				load = append(load, e.key)
+				continue
+			}
+			h := oe.tracker.History().Clone()
+			h.Trim(since)
+			e.tracker = budget.NewTracker(e.spec, e.sched, h)
+			copied++
+		}
+		old.mu.Unlock()
+	}
 	var n, skipped int
-	err := m.cfg.Store.LoadBlocks(ctx, since, func(r store.BlockRecord) error {
+	add := func(r store.BlockRecord) error {
 		e, ok := m.entries[r.SLO]
 		if !ok {
 			skipped++
@@ -157,7 +184,14 @@ func (m *Monitor) Restore(ctx context.Context, now time.Time) error {
 			m.cfg.Logger.Info("restoring history", "blocks", n, "elapsed", time.Since(start).Round(time.Millisecond))
 		}
 		return nil
-	})
+	}
+	var err error
+	switch {
+	case old == nil:
+		err = m.cfg.Store.LoadBlocks(ctx, since, add)
+	case len(load) > 0:
+		err = m.cfg.Store.LoadBlocksOf(ctx, since, load, add)
+	}
 	if err != nil {
 		return fmt.Errorf("restore history: %w", err)
 	}
@@ -168,7 +202,7 @@ func (m *Monitor) Restore(ctx context.Context, now time.Time) error {
 	}
 	m.restored.Store(true)
 	m.cfg.Logger.Info("history restored", "blocks", n, "skipped_blocks", skipped, "slos", len(m.order),
-		"elapsed", time.Since(start).Round(time.Millisecond))
+		"copied_slos", copied, "elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

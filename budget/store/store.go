@@ -9,6 +9,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // registers the sqlite3 driver
@@ -161,6 +163,12 @@ func (s *Store) LoadBlocks(ctx context.Context, since budget.Minute, fn func(Blo
 	if err != nil {
 		return fmt.Errorf("load blocks: %w", err)
 	}
+	return scanBlocks(rows, fn)
+}
+
+// scanBlocks calls fn with each block of rows, which are key, start and
+// data, and closes rows.
+func scanBlocks(rows *sql.Rows, fn func(BlockRecord) error) error {
 	defer rows.Close()
 	keys := map[string]string{} // one string per SLO, not per block
 	for rows.Next() {
@@ -183,6 +191,27 @@ func (s *Store) LoadBlocks(ctx context.Context, since budget.Minute, fn func(Blo
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load blocks: %w", err)
+	}
+	return nil
+}
+
+// LoadBlocksOf is LoadBlocks for the SLOs keys names only.
+func (s *Store) LoadBlocksOf(ctx context.Context, since budget.Minute, keys []string, fn func(BlockRecord) error) error {
+	// A few hundred keys a query, well below SQLite's limit on variables.
+	for chunk := range slices.Chunk(keys, 500) {
+		args := []any{int64(since)}
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT s.key, b.start, b.data FROM blocks b
+			JOIN slos s ON s.id = b.slo_id WHERE b.start >= ? AND s.archived = 0
+			AND s.key IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY b.slo_id, b.start`, args...)
+		if err != nil {
+			return fmt.Errorf("load blocks: %w", err)
+		}
+		if err := scanBlocks(rows, fn); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -301,13 +301,20 @@ func (p *process) commit(rt *runtime, o specstore.Origin) error {
 	cfg := rt.cat.Config
 	// Pushes wait while rt restores: one recorded in between would be in
 	// the store but not in rt's memory.
+	// Histories the old runtime holds are copied from its memory, which
+	// is much faster than reading them back; the others come from the
+	// store.
 	var notes map[string][]string
 	if err := p.sink.swap(rt.mon, func() error {
+		var fresh map[string]bool
 		var err error
-		if notes, err = p.startNewHistories(rt.cat); err != nil {
+		if notes, fresh, err = p.startNewHistories(rt.cat); err != nil {
 			return err
 		}
-		return rt.mon.Restore(p.ctx, p.now())
+		if old == nil {
+			return rt.mon.Restore(p.ctx, p.now())
+		}
+		return rt.mon.RestoreFrom(p.ctx, old.mon, p.now(), func(key string) bool { return fresh[key] })
 	}); err != nil {
 		return err
 	}

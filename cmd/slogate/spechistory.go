@@ -83,8 +83,8 @@ func remoteHost(c echo.Context) string {
 // startNewHistories records the fingerprint of every SLO's SLI in the
 // store. An SLO whose SLI changed since its history was counted starts a
 // new one, and a PromQL source backfills it. It returns notes saying so,
-// by service name, and logs them.
-func (p *process) startNewHistories(cat *slo.Catalog) (map[string][]string, error) {
+// by service name, and logs them; and the SLOs that start anew, by key.
+func (p *process) startNewHistories(cat *slo.Catalog) (notes map[string][]string, fresh map[string]bool, err error) {
 	slis := map[string]string{}
 	drop := map[string][]string{}
 	for _, svc := range cat.Services {
@@ -99,10 +99,11 @@ func (p *process) startNewHistories(cat *slo.Catalog) (map[string][]string, erro
 	now := p.now()
 	changed, err := p.st.SetSLIs(p.ctx, slis, func(key string) []string { return drop[key] }, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	notes := map[string][]string{}
+	notes, fresh = map[string][]string{}, map[string]bool{}
 	for _, nh := range changed {
+		fresh[nh.SLO] = true
 		service, name, _ := strings.Cut(nh.SLO, "/")
 		note := fmt.Sprintf("%s: the SLI changed, so its budget starts a new history at %s (the old one is kept as %q until it ages out)",
 			name, now.UTC().Format(time.RFC3339), nh.ArchivedAs)
@@ -116,7 +117,7 @@ func (p *process) startNewHistories(cat *slo.Catalog) (map[string][]string, erro
 	for _, ns := range notes {
 		slices.Sort(ns)
 	}
-	return notes, nil
+	return notes, fresh, nil
 }
 
 // recordSpecHistory records, as asked by o, how the specs cat runs differ
