@@ -269,23 +269,36 @@ func (o *Outbox) attempt(ctx context.Context, n Notification, now time.Time) err
 	}
 	n.Attempts++
 	n.UpdatedAt = now
+	// A receiver that asks to be left alone past the deadline is not
+	// tried again at the deadline against its will when there is a
+	// fallback: the notification goes there now rather than then. Without
+	// one, a last attempt at the deadline is all there is.
+	retryAfter := time.Duration(0)
+	if err != nil {
+		retryAfter = notify.RetryAfterOf(err)
+	}
+	canFallBack := o.cfg.Fallback != "" && n.FallbackOf == 0 && n.Receiver != o.cfg.Fallback
+	waitsPast := retry && canFallBack && now.Add(retryAfter).After(n.Deadline)
 	switch {
 	case err == nil:
 		n.Status, n.LastError = StatusSent, ""
 		log.Info("notification sent")
-	case retry && now.Before(n.Deadline):
+	case retry && now.Before(n.Deadline) && !waitsPast:
 		n.LastError = err.Error()
-		n.NextAttemptAt = o.backoff(n, now, notify.RetryAfterOf(err))
+		n.NextAttemptAt = o.backoff(n, now, retryAfter)
 		log.Warn("notification not delivered, will retry", "err", err, "next_attempt_at", n.NextAttemptAt)
 	default:
 		n.LastError = err.Error()
-		if !retry {
+		switch {
+		case !retry:
 			n.LastError = "refused: " + n.LastError
-		} else {
+		case now.Before(n.Deadline):
+			n.LastError = fmt.Sprintf("asked to retry after %s, past the deadline: %s", retryAfter, n.LastError)
+		default:
 			n.LastError = "deadline passed: " + n.LastError
 		}
 		n.Status = StatusFailed
-		if o.cfg.Fallback != "" && n.FallbackOf == 0 && n.Receiver != o.cfg.Fallback {
+		if canFallBack {
 			n.Status = StatusFallback
 		}
 		log.Error("notification given up", "err", err, "status", n.Status)
@@ -317,8 +330,9 @@ func (o *Outbox) deliver(ctx context.Context, n Notification) (retry bool, err e
 // backoff returns when to try n again after its n.Attempts-th failure:
 // MinBackoff doubled per earlier failure, capped at MaxBackoff, the upper
 // half drawn at random so that receivers coming back are not hit by every
-// sender at once; never sooner than the receiver's Retry-After, and never
-// after the deadline, so that one last attempt is made there.
+// sender at once; never sooner than the receiver's Retry-After (which the
+// caller knows ends before the deadline), and never after the deadline, so
+// that one last attempt is made there.
 func (o *Outbox) backoff(n Notification, now time.Time, retryAfter time.Duration) time.Time {
 	d := o.cfg.MaxBackoff
 	if shift := n.Attempts - 1; shift < 32 {

@@ -208,6 +208,10 @@ func TestGivingUp(t *testing.T) {
 			fallback: true, wantAttempts: 1, wantStatus: StatusFallback},
 		{name: "without a fallback a receiver down past the deadline fails", result: result{retry: true, err: errors.New("down")},
 			wantStatus: StatusFailed},
+		{name: "a receiver asking to wait past the deadline hands over at once", fallback: true, wantAttempts: 1, wantStatus: StatusFallback,
+			result: result{retry: true, err: fmt.Errorf("pd: %w", &notify.StatusError{Code: 429, RetryAfter: time.Hour})}},
+		{name: "without a fallback it gets a last attempt at the deadline", wantAttempts: 2, wantStatus: StatusFailed,
+			result: result{retry: true, err: fmt.Errorf("pd: %w", &notify.StatusError{Code: 429, RetryAfter: time.Hour})}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
