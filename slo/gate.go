@@ -119,6 +119,11 @@ type Token struct {
 	// Scopes are what the token may do: read, deploy:write,
 	// gate:override, alerts:write, spec:write.
 	Scopes []string `yaml:"scopes"`
+	// Teams, when set, limits the token's spec:write and gate:override to
+	// the services these teams own (owner.team): a team's token cannot
+	// change another team's SLOs or override its gate. Empty means every
+	// service.
+	Teams []string `yaml:"teams"`
 }
 
 // Values of GatePolicy.OnNoData.
@@ -432,6 +437,19 @@ func validateAuth(a *Auth, r *reporter, p string) {
 			}
 			seen[s] = j
 			canRead = canRead || s == ScopeRead
+		}
+		teams := map[string]int{}
+		for j, team := range t.Teams {
+			jp := index(field(tp, "teams"), j)
+			if strings.TrimSpace(team) == "" {
+				r.add(jp, "must not be empty: name a team as the specs' owner.team does")
+				continue
+			}
+			if first, dup := teams[team]; dup {
+				r.add(jp, "duplicate team %q (also %s)", team, index(field(tp, "teams"), first))
+				continue
+			}
+			teams[team] = j
 		}
 	}
 	if a.ReadsNeedToken && !canRead {

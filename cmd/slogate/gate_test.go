@@ -19,6 +19,8 @@ import (
 const (
 	deployToken   = "deploy-secret-1"
 	overrideToken = "override-secret-1"
+	// shopToken may override the gate of team shop's services only.
+	shopToken = "shop-override-secret-1"
 )
 
 // writeGateSetup writes a config with two push services, tokens and a gate
@@ -41,7 +43,8 @@ auth:
   tokens:
     - {name: ci, sha256: %s, scopes: [deploy:write]}
     - {name: oncall, sha256: %s, scopes: [gate:override]}
-`, gateapi.HashToken(deployToken), gateapi.HashToken(overrideToken))
+    - {name: shop-oncall, sha256: %s, scopes: [gate:override], teams: [shop]}
+`, gateapi.HashToken(deployToken), gateapi.HashToken(overrideToken), gateapi.HashToken(shopToken))
 	return filepath.Join(writeFiles(t, files), "slogate.yaml")
 }
 
@@ -197,6 +200,8 @@ func TestGateEndToEnd(t *testing.T) {
 			{"a token without the scope", "POST", "/api/v1/gate/export/overrides", deployToken, `{"reason":"x"}`, 403, "gate:override"},
 			{"an override without a reason", "POST", "/api/v1/gate/export/overrides", overrideToken, `{"by":"bob"}`, 400, "reason"},
 			{"an override too long", "POST", "/api/v1/gate/export/overrides", overrideToken, `{"reason":"x","duration":"3d"}`, 400, "duration"},
+			{"an override by another team's token", "POST", "/api/v1/gate/export/overrides", shopToken, `{"reason":"x"}`, 403, "team data owns the service"},
+			{"an end of an override by another team's token", "DELETE", "/api/v1/gate/export/overrides/1", shopToken, "", 403, "team data owns the service"},
 			{"an unknown service", "GET", "/api/v1/gate/exprot", "", "", 404, `did you mean "export"`},
 			{"a malformed env", "GET", "/api/v1/gate/export?env=Prod%20uction", "", "", 400, "env"},
 			{"an unknown field", "POST", "/api/v1/gate/export", "", `{"enviroment":"production"}`, 400, "enviroment"},

@@ -189,20 +189,20 @@ func readSpecBody(c echo.Context) ([]byte, error) {
 
 // parseSpecBody reads the request's spec and checks it on its own: its
 // name must be service's.
-func parseSpecBody(c echo.Context, service string) ([]byte, error) {
+func parseSpecBody(c echo.Context, service string) (*slo.Service, []byte, error) {
 	body, err := readSpecBody(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	svc, err := slo.ParseService(apiFile(service), body)
 	if err != nil {
-		return nil, invalidSpec(c, err, apiFile(service))
+		return nil, nil, invalidSpec(c, err, apiFile(service))
 	}
 	if svc.Name != service {
-		return nil, invalidSpec(c, slo.Problems{{File: apiFile(service), Field: "name",
+		return nil, nil, invalidSpec(c, slo.Problems{{File: apiFile(service), Field: "name",
 			Message: fmt.Sprintf("must be %q, the service in the URL, got %q", service, svc.Name)}}, apiFile(service))
 	}
-	return body, nil
+	return svc, body, nil
 }
 
 // specRoutes registers the spec API on g: reads with read, writes with
@@ -242,7 +242,7 @@ func (p *process) getSpec(c echo.Context, cat *slo.Catalog) error {
 // putSpec stores a spec and reloads, when the catalog with it is valid.
 func (p *process) putSpec(c echo.Context) error {
 	name := c.Param("service")
-	body, err := parseSpecBody(c, name)
+	sent, body, err := parseSpecBody(c, name)
 	if err != nil || c.Response().Committed {
 		return err
 	}
@@ -251,6 +251,14 @@ func (p *process) putSpec(c echo.Context) error {
 	defer p.reloadMu.Unlock()
 	if f := fileDefining(p.cur.cat, name); f != "" {
 		return definedInFile(name, f)
+	}
+	if running := findService(p.cur.cat, name); running != nil {
+		if err := gateapi.ForTeam(c, running.Owner.Team, "change the spec of "+name); err != nil {
+			return err
+		}
+	}
+	if err := gateapi.ForTeam(c, sent.Owner.Team, "give "+name+" to team "+sent.Owner.Team); err != nil {
+		return err
 	}
 	sp := specstore.Spec{Service: name, Text: string(body), UpdatedAt: p.now(), UpdatedBy: gateapi.Actor(c)}
 	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { m[name] = sp }, "")
@@ -308,6 +316,11 @@ func (p *process) deleteSpec(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if running := findService(p.cur.cat, name); running != nil {
+		if err := gateapi.ForTeam(c, running.Owner.Team, "remove the spec of "+name); err != nil {
+			return err
+		}
 	}
 	cat, err := p.loadCatalog(ctx, func(m map[string]specstore.Spec) { delete(m, name) }, "")
 	if err == nil {

@@ -46,13 +46,14 @@ func specRequest(t *testing.T, method, url, token, ctype, body string) (int, map
 }
 
 func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
-	const specToken, readToken = "spec-token", "read-token"
+	const specToken, readToken, dataToken = "spec-token", "read-token", "data-token"
 	files := setupFiles("")
 	files["slogate.yaml"] += fmt.Sprintf(`auth:
   tokens:
     - {name: team-payments, sha256: %s, scopes: [spec:write]}
     - {name: reader, sha256: %s, scopes: [read]}
-`, gateapi.HashToken(specToken), gateapi.HashToken(readToken))
+    - {name: team-data, sha256: %s, scopes: [spec:write], teams: [data]}
+`, gateapi.HashToken(specToken), gateapi.HashToken(readToken), gateapi.HashToken(dataToken))
 	config := filepath.Join(writeFiles(t, files), "slogate.yaml")
 	ctx, cancel := context.WithCancel(context.Background())
 	base, done := startServe(t, ctx, config)
@@ -136,6 +137,28 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		waitFor(t, 5*time.Second, "checkout in /api/v1/services", func() bool {
 			return strings.Contains(servicesBody(t, base), `"checkout"`)
 		})
+	})
+
+	t.Run("a token limited to team data cannot change payments' spec or take it over", func(t *testing.T) {
+		code, body := specRequest(t, http.MethodPut, url, dataToken, "application/yaml", strings.Replace(checkoutSpec, "payments", "data", 1))
+		if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body["error"]), "team payments owns the service") {
+			t.Fatalf("got %d %v, want 403 saying payments owns checkout", code, body)
+		}
+		code, body = specRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml",
+			strings.Replace(checkoutSpec, "name: checkout", "name: billing", 1))
+		if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body["error"]), "give billing to team payments") {
+			t.Fatalf("a new service for another team: got %d %v, want 403", code, body)
+		}
+		if code, body := specRequest(t, http.MethodDelete, url, dataToken, "", ""); code != http.StatusForbidden {
+			t.Fatalf("DELETE: got %d %v, want 403", code, body)
+		}
+		data := strings.Replace(strings.Replace(checkoutSpec, "name: checkout", "name: billing", 1), "payments", "data", 1)
+		if code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml", data); code != http.StatusCreated {
+			t.Fatalf("its own team's service: got %d %v, want 201", code, body)
+		}
+		if code, body := specRequest(t, http.MethodDelete, base+"/api/v1/specs/billing", dataToken, "", ""); code != http.StatusNoContent {
+			t.Fatalf("DELETE of its own team's service: got %d %v, want 204", code, body)
+		}
 	})
 
 	t.Run("a PUT of JSON replaces it", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,8 +15,11 @@ import (
 )
 
 // actorKey is where Auth leaves the name of the token that authenticated a
-// request.
-const actorKey = "slogate.actor"
+// request, and teamsKey the teams it is limited to.
+const (
+	actorKey = "slogate.actor"
+	teamsKey = "slogate.teams"
+)
 
 // Auth checks bearer tokens against the SHA-256 hashes in the server
 // config. It is safe for concurrent use.
@@ -28,6 +32,7 @@ type token struct {
 	name   string
 	hash   []byte
 	scopes []string
+	teams  []string // nil for every team
 }
 
 // NewAuth builds an Auth from validated config.
@@ -35,7 +40,7 @@ func NewAuth(cfg slo.Auth) *Auth {
 	a := &Auth{readsNeedToken: cfg.ReadsNeedToken}
 	for _, t := range cfg.Tokens {
 		h, _ := hex.DecodeString(strings.ToLower(t.SHA256))
-		a.tokens = append(a.tokens, token{name: t.Name, hash: h, scopes: t.Scopes})
+		a.tokens = append(a.tokens, token{name: t.Name, hash: h, scopes: t.Scopes, teams: t.Teams})
 	}
 	return a
 }
@@ -80,6 +85,9 @@ func (a *Auth) Require(scope string) echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusForbidden, "token "+t.name+" lacks scope "+scope)
 			}
 			c.Set(actorKey, t.name)
+			if len(t.teams) > 0 {
+				c.Set(teamsKey, t.teams)
+			}
 			return next(c)
 		}
 	}
@@ -92,6 +100,19 @@ func (a *Auth) Read() echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
 	return a.Require(slo.ScopeRead)
+}
+
+// ForTeam returns nil when the token that authenticated c may act for
+// services owned by team, and a 403 saying why not otherwise: a token
+// limited to some teams (slo.Token.Teams) acts for theirs only. what says
+// what was refused, such as "change the spec of checkout".
+func ForTeam(c echo.Context, team, what string) error {
+	teams, ok := c.Get(teamsKey).([]string)
+	if !ok || slices.Contains(teams, team) {
+		return nil
+	}
+	return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("token %s may not %s: it acts for %s only, and team %s owns the service",
+		Actor(c), what, strings.Join(teams, ", "), team))
 }
 
 // Actor returns the name of the token that authenticated c, or "anonymous".

@@ -384,6 +384,9 @@ func (g *Gate) addOverride(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := ForTeam(c, g.services[name].Owner.Team, "override the gate of "+name); err != nil {
+		return err
+	}
 	var r overrideRequest
 	if err := httpapi.Decode(c, &r); err != nil {
 		return err
@@ -434,6 +437,9 @@ func (g *Gate) addOverride(c echo.Context) error {
 func (g *Gate) endOverride(c echo.Context) error {
 	name, err := g.knownService(c)
 	if err != nil {
+		return err
+	}
+	if err := ForTeam(c, g.services[name].Owner.Team, "end an override of "+name); err != nil {
 		return err
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
