@@ -313,9 +313,11 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 	given := waitNotification(t, base, primary.name, "the trigger given up at the deadline", func(n notificationRow) bool {
 		return n.ID == retried.ID && n.Status != "pending"
 	})
-	if given.Status != "fallback" || !strings.Contains(given.LastError, "deadline passed") ||
+	// Given up at the deadline, or just before it once the receiver's
+	// Retry-After would reach past it.
+	if given.Status != "fallback" || !strings.Contains(given.LastError, "deadline") ||
 		!strings.Contains(given.LastError, "503") || given.Attempts < retried.Attempts {
-		t.Fatalf("got %s after %d attempts, last error %q; want fallback with \"deadline passed\" and the 503",
+		t.Fatalf("got %s after %d attempts, last error %q; want fallback at the deadline with the 503",
 			given.Status, given.Attempts, given.LastError)
 	}
 
@@ -331,10 +333,10 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 		t.Errorf("primary got %d requests, the log counts %d attempts", len(tried), given.Attempts)
 	}
 	// Retry-After: 1 holds each retry back at least a second; backoff
-	// alone would allow half that after the first failure. The last
-	// attempt is exempt: the outbox makes it at the deadline, however
-	// soon after the one before that is.
-	for i := 1; i < len(tried)-1; i++ {
+	// alone would allow half that after the first failure. The last one
+	// too: rather than try again sooner at the deadline, the outbox hands
+	// over to the fallback.
+	for i := 1; i < len(tried); i++ {
 		if gap := tried[i].at.Sub(tried[i-1].at); gap < 900*time.Millisecond {
 			t.Errorf("attempt %d came %s after the one before, want at least Retry-After's 1s", i+1, gap)
 		}
@@ -346,7 +348,7 @@ func TestUnreachableReceiverFallsBackAfterDeadline(t *testing.T) {
 	if !bytes.Equal(got[0].message, tried[0].message) {
 		t.Errorf("fallback got message\n%s\nwant the primary's\n%s", got[0].message, tried[0].message)
 	}
-	if after := got[0].at.Sub(tried[0].at); after < deadline-500*time.Millisecond || after > deadline+4*time.Second {
+	if after := got[0].at.Sub(tried[0].at); after < deadline-1500*time.Millisecond || after > deadline+4*time.Second {
 		t.Errorf("fallback told %s after the first attempt, want about the %s deadline", after, deadline)
 	}
 
