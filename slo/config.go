@@ -20,6 +20,16 @@ type Config struct {
 	EvaluationInterval model.Duration `yaml:"evaluationInterval"`
 	// RetentionMargin is kept on top of the longest SLO window; default 1d.
 	RetentionMargin model.Duration `yaml:"retentionMargin"`
+	// RecordRetention is how long operational records are kept; default
+	// 90d, and it must be positive. At start and every hour, slogate
+	// deletes what became older than that: notifications no longer
+	// pending, with their delivery attempts; silences that ended;
+	// acknowledgements; deploys, except the latest of each service and
+	// environment; and gate decision changes, except the latest of each
+	// service. The audit trail is kept for good: the gate's audit log of
+	// deploys and overrides, the overrides themselves (they are few) and
+	// the spec history.
+	RecordRetention model.Duration `yaml:"recordRetention"`
 	// Sources are where SLIs come from.
 	Sources Sources `yaml:"sources"`
 	// Schedules are named schedules SLOs can refer to.

@@ -22,6 +22,7 @@ const (
 	DefaultStorage            = "slogate.db"
 	DefaultEvaluationInterval = model.Duration(15 * time.Second)
 	DefaultRetentionMargin    = model.Duration(24 * time.Hour)
+	DefaultRecordRetention    = model.Duration(90 * 24 * time.Hour)
 	DefaultScrapeInterval     = model.Duration(15 * time.Second)
 	DefaultScrapeTimeout      = model.Duration(10 * time.Second)
 	DefaultBodyLimit          = 64 << 20
@@ -234,6 +235,9 @@ func applyDefaults(c *Config, r *reporter) {
 	if c.RetentionMargin == 0 && lookup(r.root, "retentionMargin") == nil {
 		c.RetentionMargin = DefaultRetentionMargin
 	}
+	if c.RecordRetention == 0 && lookup(r.root, "recordRetention") == nil {
+		c.RecordRetention = DefaultRecordRetention
+	}
 	for i := range c.Sources.Scrape {
 		t := &c.Sources.Scrape[i]
 		p := index("sources.scrape", i)
@@ -291,6 +295,9 @@ func validateConfig(c *Config, r *reporter) {
 	}
 	if c.RetentionMargin < 0 {
 		r.add("retentionMargin", "must not be negative, got %s", c.RetentionMargin)
+	}
+	if c.RecordRetention <= 0 {
+		r.add("recordRetention", "must be a positive duration, got %s: 0 does not keep records forever; set a long duration, such as 3650d, to keep records longer", c.RecordRetention)
 	}
 
 	scrapeNames := map[string]int{}

@@ -366,9 +366,10 @@ func TestLoadConfigCases(t *testing.T) {
 			files: map[string]string{"c.yaml": "specs: [specs]\nsources:\n  scrape: [{name: a, url: 'http://a/metrics'}]\n  prometheus: [{name: p, url: 'http://p:9090'}]\n"},
 			check: func(t *testing.T, cfg *Config, dir string) {
 				st, ps := cfg.Sources.Scrape[0], cfg.Sources.Prometheus[0]
-				got := []any{cfg.Listen, cfg.Storage, cfg.EvaluationInterval, cfg.RetentionMargin,
+				got := []any{cfg.Listen, cfg.Storage, cfg.EvaluationInterval, cfg.RetentionMargin, cfg.RecordRetention,
 					st.Interval, st.Timeout, st.BodyLimit, st.SeriesLimit, ps.Interval, ps.Timeout, ps.BackfillChunk, ps.HTTP.FollowRedirects}
 				want := []any{"127.0.0.1:8080", filepath.Join(dir, "slogate.db"), model.Duration(15 * time.Second), model.Duration(24 * time.Hour),
+					model.Duration(90 * 24 * time.Hour),
 					model.Duration(15 * time.Second), model.Duration(10 * time.Second), int64(64 << 20), 200000,
 					model.Duration(time.Minute), model.Duration(30 * time.Second), model.Duration(6 * time.Hour), true}
 				if !slices.Equal(got, want) {
@@ -403,6 +404,27 @@ sources:
 					t.Errorf("absolute paths changed: %q %q", cfg.Specs, cfg.Storage)
 				}
 			},
+		},
+		{
+			name:  "a record retention in days is kept as written",
+			files: map[string]string{"c.yaml": "specs: [s]\nrecordRetention: 30d\n"},
+			check: func(t *testing.T, cfg *Config, dir string) {
+				if got, want := cfg.RecordRetention, model.Duration(30*24*time.Hour); got != want {
+					t.Errorf("RecordRetention = %s, want %s", got, want)
+				}
+			},
+		},
+		{
+			name:  "a record retention of 0 is an error that says how to keep records longer",
+			files: map[string]string{"c.yaml": "specs: [s]\nrecordRetention: 0s\n"},
+			want: "DIR/c.yaml:2: recordRetention: must be a positive duration, got 0s: 0 does not keep records forever; " +
+				"set a long duration, such as 3650d, to keep records longer",
+		},
+		{
+			name:  "an empty record retention is an error rather than the default",
+			files: map[string]string{"c.yaml": "specs: [s]\nevaluationInterval: 15s\nrecordRetention:\n"},
+			want: "DIR/c.yaml:3: recordRetention: must be a positive duration, got 0s: 0 does not keep records forever; " +
+				"set a long duration, such as 3650d, to keep records longer",
 		},
 		{
 			name:  "an empty config is an error",

@@ -233,6 +233,11 @@ func serve(ctx context.Context, o serveOptions, started func(addr string)) error
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.pruneRecords(runCtx, recordsInterval)
+	}()
 	log.Info("ready")
 
 	var failed error
