@@ -49,29 +49,13 @@ const keptNotifications = `WITH RECURSIVE kept(id) AS (
 // deleted, however old, and neither is one that a kept notification is
 // the fallback copy of: the original goes with its copy. A notification
 // deleted while an Outbox is running is not one it still delivers.
-func (r *Records) Prune(ctx context.Context, before time.Time) (n int64, err error) {
-	tx, err := r.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("prune notifications before %s: %w", before.Format(time.RFC3339), err)
-	}
-	defer tx.Rollback()
+func (r *Records) Prune(ctx context.Context, before time.Time) (int64, error) {
 	cut := before.UnixMilli()
 	// Attempts first: they refer to their notification.
-	for _, q := range []string{
-		keptNotifications + `DELETE FROM alerting_attempts WHERE notification_id NOT IN kept`,
-		keptNotifications + `DELETE FROM alerting_notifications WHERE id NOT IN kept`,
-	} {
-		res, err := tx.ExecContext(ctx, q, cut)
-		if err != nil {
-			return 0, fmt.Errorf("prune notifications before %s: %w", before.Format(time.RFC3339), err)
-		}
-		d, err := res.RowsAffected()
-		if err != nil {
-			return 0, fmt.Errorf("prune notifications before %s: %w", before.Format(time.RFC3339), err)
-		}
-		n += d
-	}
-	if err := tx.Commit(); err != nil {
+	n, err := store.ExecAll(ctx, r.db.Write,
+		store.Stmt{Query: keptNotifications + `DELETE FROM alerting_attempts WHERE notification_id NOT IN kept`, Args: []any{cut}},
+		store.Stmt{Query: keptNotifications + `DELETE FROM alerting_notifications WHERE id NOT IN kept`, Args: []any{cut}})
+	if err != nil {
 		return 0, fmt.Errorf("prune notifications before %s: %w", before.Format(time.RFC3339), err)
 	}
 	return n, nil

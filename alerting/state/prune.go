@@ -2,9 +2,10 @@ package state
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/slogate/slogate/budget/store"
 )
 
 // Prune deletes, in one transaction, the silences that ended before
@@ -17,30 +18,13 @@ import (
 // an alert open for the whole retention is pathological: it is someone's
 // to fix, not to keep silent. Dedup keys name one incident each (they
 // hold its start), so an acknowledgement never outlives its use otherwise.
-func (s *Store) Prune(ctx context.Context, before time.Time) (n int64, err error) {
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	cut := ms(before)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []struct {
-			query string
-			args  []any
-		}{
-			// A silence ended at the earlier of ends_at and expired_at,
-			// which is NULL unless it was expired early.
-			{`DELETE FROM alerting_silences WHERE ends_at < ? OR expired_at < ?`, []any{cut, cut}},
-			{`DELETE FROM alerting_acks WHERE at < ?`, []any{cut}},
-		} {
-			res, err := tx.ExecContext(ctx, q.query, q.args...)
-			if err != nil {
-				return err
-			}
-			d, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += d
-		}
-		return nil
-	})
+	n, err := store.ExecAll(ctx, s.db.Write,
+		// A silence ended at the earlier of ends_at and expired_at, which
+		// is NULL unless it was expired early.
+		store.Stmt{Query: `DELETE FROM alerting_silences WHERE ends_at < ? OR expired_at < ?`, Args: []any{cut, cut}},
+		store.Stmt{Query: `DELETE FROM alerting_acks WHERE at < ?`, Args: []any{cut}})
 	if err != nil {
 		return 0, fmt.Errorf("prune silences and acknowledgements before %s: %w", before.Format(time.RFC3339), err)
 	}

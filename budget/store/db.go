@@ -134,3 +134,36 @@ func apply(ctx context.Context, db *sql.DB, fsys fs.FS, table string, version in
 	}
 	return tx.Commit()
 }
+
+// Stmt is one SQL statement and its arguments.
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
+// ExecAll runs stmts in order in one transaction on db, a DB's Write, and
+// returns how many rows they affected in all: the upkeep deletes of the
+// stores that share the file.
+func ExecAll(ctx context.Context, db *sql.DB, stmts ...Stmt) (int64, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var n int64
+	for _, st := range stmts {
+		res, err := tx.ExecContext(ctx, st.Query, st.Args...)
+		if err != nil {
+			return 0, err
+		}
+		d, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += d
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return n, nil
+}
