@@ -116,23 +116,8 @@ func BenchmarkRestart1000SLOs28d(b *testing.B) {
 // a new monitor for the same 1,000 SLOs copies their 28 days of history
 // from the running one and evaluates them all once.
 func BenchmarkReload1000SLOs28d(b *testing.B) {
-	const n = 1000
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	cat := benchCatalog(n)
-	path := filepath.Join(b.TempDir(), "bench.db")
-	fillStore(b, path, cat, now)
-	st, err := store.Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	running, err := New(Config{Catalog: cat, Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := running.Restore(context.Background(), now); err != nil {
-		b.Fatal(err)
-	}
+	running, st, cat := restoredMonitor(b, 1000, now)
 	for b.Loop() {
 		m, err := New(Config{Catalog: cat, Store: st})
 		if err != nil {
@@ -152,21 +137,7 @@ func BenchmarkReload1000SLOs28d(b *testing.B) {
 // largest: 2,000 points over 28 days of one SLO.
 func BenchmarkSeries28dAt2000Points(b *testing.B) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	cat := benchCatalog(1)
-	path := filepath.Join(b.TempDir(), "bench.db")
-	fillStore(b, path, cat, now)
-	st, err := store.Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	m, err := New(Config{Catalog: cat, Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.Restore(context.Background(), now); err != nil {
-		b.Fatal(err)
-	}
+	m, _, _ := restoredMonitor(b, 1, now)
 	from := now.Add(-28 * 24 * time.Hour)
 	step := 28 * 24 * time.Hour / 2000
 	for b.Loop() {
@@ -175,6 +146,29 @@ func BenchmarkSeries28dAt2000Points(b *testing.B) {
 			b.Fatalf("got %v points, %v", len(s.Timestamps), err)
 		}
 	}
+}
+
+// restoredMonitor is a monitor over benchCatalog(n), restored as at a
+// start from a new store holding 28 days of history up to now, which it
+// returns open (closed when tb ends) with the catalog.
+func restoredMonitor(tb testing.TB, n int, now time.Time) (*Monitor, *store.Store, *slo.Catalog) {
+	tb.Helper()
+	cat := benchCatalog(n)
+	path := filepath.Join(tb.TempDir(), "bench.db")
+	fillStore(tb, path, cat, now)
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	m, err := New(Config{Catalog: cat, Store: st})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := m.Restore(context.Background(), now); err != nil {
+		tb.Fatal(err)
+	}
+	return m, st, cat
 }
 
 // rssMiB returns the process's resident memory, or 0 where unknown.

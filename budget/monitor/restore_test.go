@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,21 +12,7 @@ import (
 func TestRestoreFromCopiesTheOldMonitorsHistories(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	old := benchCatalog(3) // svc/slo-0, slo-1, slo-2 with 28 days each
-	path := filepath.Join(t.TempDir(), "s.db")
-	fillStore(t, path, old, now)
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a, err := New(Config{Catalog: old, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Restore(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	a, st, _ := restoredMonitor(t, 3, now) // svc/slo-0, slo-1, slo-2 with 28 days each
 	// Written behind a's back, replacing an hour's block, so only a read
 	// of the store sees it.
 	extra := budget.NewHistory()
