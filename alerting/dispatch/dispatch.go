@@ -311,7 +311,10 @@ func (d *Dispatcher) resolved(ctx context.Context, s *service, a alerting.Alert,
 func (d *Dispatcher) sendResolve(ctx context.Context, s *service, rs *resolve, now time.Time) {
 	sent, ok := d.send(ctx, s, rs.Alert, alerting.EventResolved, 0, rs.Receivers, now)
 	if ok {
-		delete(s.resolving, rs.Alert.Key)
+		if _, kept := s.resolving[rs.Alert.Key]; kept {
+			delete(s.resolving, rs.Alert.Key)
+			s.dirty = true
+		}
 		return
 	}
 	rs.Receivers = slices.DeleteFunc(slices.Clone(rs.Receivers), func(r string) bool { return slices.Contains(sent, r) })
@@ -323,12 +326,11 @@ func (d *Dispatcher) sendResolve(ctx context.Context, s *service, rs *resolve, n
 
 // retryResolves tries again the resolves of s that could not be stored.
 func (d *Dispatcher) retryResolves(ctx context.Context, s *service, now time.Time) {
+	if len(s.resolving) == 0 { // the usual case, on every evaluation of every service
+		return
+	}
 	for _, key := range slices.Sorted(maps.Keys(s.resolving)) {
-		before := len(s.resolving)
 		d.sendResolve(ctx, s, s.resolving[key], now)
-		if len(s.resolving) < before {
-			s.dirty = true
-		}
 	}
 }
 

@@ -352,26 +352,24 @@ func (o *Outbox) backoff(n Notification, now time.Time, retryAfter time.Duration
 // record stores n's new state, its attempt and, if it falls back, the
 // fallback's copy, in one transaction.
 func (o *Outbox) record(ctx context.Context, n Notification, now time.Time) error {
-	tx, err := o.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record attempt %d of notification %d: %w", n.Attempts, n.ID, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE alerting_notifications
-		SET status = ?, attempts = ?, last_error = ?, updated_at = ?, next_attempt_at = ? WHERE id = ?`,
-		n.Status, n.Attempts, n.LastError, now.UnixMilli(), n.NextAttemptAt.UnixMilli(), n.ID); err != nil {
-		return fmt.Errorf("record attempt %d of notification %d: %w", n.Attempts, n.ID, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO alerting_attempts (notification_id, attempt, at, error) VALUES (?, ?, ?, ?)`,
-		n.ID, n.Attempts, now.UnixMilli(), n.LastError); err != nil {
-		return fmt.Errorf("record attempt %d of notification %d: %w", n.Attempts, n.ID, err)
-	}
-	if n.Status == StatusFallback {
-		if _, err := o.insert(ctx, tx, o.cfg.Fallback, n.Message, n.ID, now); err != nil {
-			return fmt.Errorf("hand notification %d to fallback %q: %w", n.ID, o.cfg.Fallback, err)
+	err := store.InTx(ctx, o.db.Write, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE alerting_notifications
+			SET status = ?, attempts = ?, last_error = ?, updated_at = ?, next_attempt_at = ? WHERE id = ?`,
+			n.Status, n.Attempts, n.LastError, now.UnixMilli(), n.NextAttemptAt.UnixMilli(), n.ID); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alerting_attempts (notification_id, attempt, at, error) VALUES (?, ?, ?, ?)`,
+			n.ID, n.Attempts, now.UnixMilli(), n.LastError); err != nil {
+			return err
+		}
+		if n.Status == StatusFallback {
+			if _, err := o.insert(ctx, tx, o.cfg.Fallback, n.Message, n.ID, now); err != nil {
+				return fmt.Errorf("hand over to fallback %q: %w", o.cfg.Fallback, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("record attempt %d of notification %d: %w", n.Attempts, n.ID, err)
 	}
 	if n.Status == StatusFallback {

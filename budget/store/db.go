@@ -141,29 +141,43 @@ type Stmt struct {
 	Args  []any
 }
 
+// InTx runs fn in a transaction on db, a DB's Write, and commits it if fn
+// succeeds; otherwise nothing fn did stays.
+func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 // ExecAll runs stmts in order in one transaction on db, a DB's Write, and
 // returns how many rows they affected in all: the upkeep deletes of the
 // stores that share the file.
-func ExecAll(ctx context.Context, db *sql.DB, stmts ...Stmt) (int64, error) {
-	tx, err := db.BeginTx(ctx, nil)
+func ExecAll(ctx context.Context, db *sql.DB, stmts ...Stmt) (n int64, err error) {
+	err = InTx(ctx, db, func(tx *sql.Tx) error {
+		for _, st := range stmts {
+			res, err := tx.ExecContext(ctx, st.Query, st.Args...)
+			if err != nil {
+				return err
+			}
+			d, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += d
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	var n int64
-	for _, st := range stmts {
-		res, err := tx.ExecContext(ctx, st.Query, st.Args...)
-		if err != nil {
-			return 0, err
-		}
-		d, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		n += d
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
+		return 0, err
 	}
 	return n, nil
 }

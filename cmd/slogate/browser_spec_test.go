@@ -163,7 +163,7 @@ func TestBrowserShowsTheSpecAndItsChanges(t *testing.T) {
 		// A creation and 20 changes: one more than the first page shows.
 		for i := range 21 {
 			body := strings.Replace(checkoutSpec, "objective: 99", fmt.Sprintf("objective: %d", 70+i), 1)
-			if code, answer := specRequest(t, http.MethodPut, base+"/api/v1/specs/checkout", specToken, "application/yaml", body); code != http.StatusOK && code != http.StatusCreated {
+			if code, answer := apiRequest(t, http.MethodPut, base+"/api/v1/specs/checkout", specToken, "application/yaml", body); code != http.StatusOK && code != http.StatusCreated {
 				t.Fatalf("PUT %d: got %d %v", i, code, answer)
 			}
 		}

@@ -102,20 +102,7 @@ func writeSetup(t *testing.T, demoAddr string) string {
 // base URL once it is ready, and a channel with serve's result.
 func startServe(t *testing.T, ctx context.Context, config string) (string, <-chan error) {
 	t.Helper()
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveOptions{config: config, logLevel: "warn", logFormat: "text"}, func(a string) { addrc <- a })
-	}()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	}
-	waitFor(t, 20*time.Second, "readiness", func() bool { return getJSON(t, base+"/readyz", nil) == http.StatusOK })
-	return base, done
+	return startServeWith(t, ctx, serveOptions{config: config})
 }
 
 // stopServe cancels serve started by startServe and fails unless it
@@ -152,17 +139,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 func postJSON(t *testing.T, url, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("POST %s: response %q is not JSON: %v", url, b, err)
-	}
-	return resp.StatusCode, out
+	return apiRequest(t, http.MethodPost, url, "", "application/json", body)
 }
 
 // waitFor polls cond every 100ms until it holds or the timeout passes.

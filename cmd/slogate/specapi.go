@@ -146,7 +146,7 @@ func findService(cat *slo.Catalog, name string) *slo.Service {
 // fileDefining returns the spec file defining service in cat, or "" when
 // none does.
 func fileDefining(cat *slo.Catalog, service string) string {
-	if svc := findService(cat, service); svc != nil && !strings.HasPrefix(svc.File, apiFilePrefix) {
+	if svc := findService(cat, service); svc != nil && specSource(svc) == "file" {
 		return svc.File
 	}
 	return ""
@@ -222,7 +222,7 @@ func (p *process) getSpec(c echo.Context, cat *slo.Catalog) error {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %q: not found", name))
 	}
 	var stored *specstore.Spec
-	if strings.HasPrefix(svc.File, apiFilePrefix) {
+	if specSource(svc) == "api" {
 		sp, err := p.specs.Get(c.Request().Context(), name)
 		if errors.Is(err, specstore.ErrNotFound) { // removed since cat was loaded
 			return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("service %q: not found", name))

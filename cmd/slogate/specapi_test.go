@@ -15,9 +15,9 @@ import (
 	gateapi "github.com/slogate/slogate/gate/api"
 )
 
-// specRequest sends body with content type ctype and an optional token and
+// apiRequest sends body with content type ctype and an optional token and
 // returns the status and the decoded body (nil when empty).
-func specRequest(t *testing.T, method, url, token, ctype, body string) (int, map[string]any) {
+func apiRequest(t *testing.T, method, url, token, ctype, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -60,20 +60,20 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	url := base + "/api/v1/specs/checkout"
 
 	t.Run("a PUT without a token is a 401", func(t *testing.T) {
-		if code, body := specRequest(t, http.MethodPut, url, "", "application/yaml", checkoutSpec); code != http.StatusUnauthorized {
+		if code, body := apiRequest(t, http.MethodPut, url, "", "application/yaml", checkoutSpec); code != http.StatusUnauthorized {
 			t.Fatalf("got %d %v, want 401", code, body)
 		}
 	})
 
 	t.Run("a PUT with a token lacking spec:write is a 403", func(t *testing.T) {
-		if code, body := specRequest(t, http.MethodPut, url, readToken, "application/yaml", checkoutSpec); code != http.StatusForbidden {
+		if code, body := apiRequest(t, http.MethodPut, url, readToken, "application/yaml", checkoutSpec); code != http.StatusForbidden {
 			t.Fatalf("got %d %v, want 403", code, body)
 		}
 	})
 
 	t.Run("a broken spec is a 400 naming api:checkout, line and field", func(t *testing.T) {
 		broken := strings.Replace(checkoutSpec, "objective: 99", "objective: 150", 1)
-		code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", broken)
+		code, body := apiRequest(t, http.MethodPut, url, specToken, "application/yaml", broken)
 		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "api:checkout:5: slos[0].objective:") {
 			t.Fatalf("got %d %v, want 400 with api:checkout:5: slos[0].objective: ...", code, body)
 		}
@@ -83,7 +83,7 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	})
 
 	t.Run("a spec whose name is not the URL's is a 400", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/payments", specToken, "application/yaml", checkoutSpec)
+		code, body := apiRequest(t, http.MethodPut, base+"/api/v1/specs/payments", specToken, "application/yaml", checkoutSpec)
 		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "name") {
 			t.Fatalf("got %d %v, want 400 naming the name", code, body)
 		}
@@ -91,23 +91,23 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 
 	t.Run("a file-defined service is a 409 naming the file", func(t *testing.T) {
 		spec := strings.Replace(checkoutSpec, "name: checkout", "name: export", 1)
-		code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/export", specToken, "application/yaml", spec)
+		code, body := apiRequest(t, http.MethodPut, base+"/api/v1/specs/export", specToken, "application/yaml", spec)
 		if code != http.StatusConflict || !strings.Contains(fmt.Sprint(body["error"]), filepath.Join("specs", "export.yaml")) {
 			t.Fatalf("got %d %v, want 409 naming specs/export.yaml", code, body)
 		}
-		code, body = specRequest(t, http.MethodDelete, base+"/api/v1/specs/export", specToken, "", "")
+		code, body = apiRequest(t, http.MethodDelete, base+"/api/v1/specs/export", specToken, "", "")
 		if code != http.StatusConflict {
 			t.Fatalf("DELETE: got %d %v, want 409", code, body)
 		}
 	})
 
 	t.Run("POST /specs/validate checks without applying", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", checkoutSpec)
+		code, body := apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", checkoutSpec)
 		if code != http.StatusOK || body["valid"] != true {
 			t.Fatalf("got %d %v, want 200 valid", code, body)
 		}
 		broken := strings.Replace(checkoutSpec, "window: 7d", "window: 7x", 1)
-		if code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken); code != http.StatusBadRequest {
+		if code, body := apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken); code != http.StatusBadRequest {
 			t.Fatalf("broken: got %d %v, want 400", code, body)
 		}
 		if strings.Contains(servicesBody(t, base), `"checkout"`) {
@@ -117,20 +117,20 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 
 	t.Run("POST /specs/validate checks a file's service in the file's place", func(t *testing.T) {
 		spec := strings.Replace(checkoutSpec, "name: checkout", "name: export", 1)
-		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", spec)
+		code, body := apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", spec)
 		if code != http.StatusOK || body["valid"] != true ||
 			!strings.Contains(fmt.Sprint(body["notices"]), "the owner changes from team data to team payments") {
 			t.Fatalf("got %d %v, want 200 valid, with a notice that another team owns export", code, body)
 		}
 		broken := strings.Replace(spec, "objective: 99", "objective: 150", 1)
-		code, body = specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken)
+		code, body = apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", broken)
 		if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["problems"]), "api:export:5: slos[0].objective:") {
 			t.Fatalf("got %d %v, want 400 with api:export:5: slos[0].objective: ...", code, body)
 		}
 	})
 
 	t.Run("a PUT creates the service, served within 5s", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec)
+		code, body := apiRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec)
 		if code != http.StatusCreated || body["source"] != "api" || body["updatedBy"] != "team-payments" {
 			t.Fatalf("got %d %v, want 201 from the api by team-payments", code, body)
 		}
@@ -140,23 +140,23 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	})
 
 	t.Run("a token limited to team data cannot change payments' spec or take it over", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodPut, url, dataToken, "application/yaml", strings.Replace(checkoutSpec, "payments", "data", 1))
+		code, body := apiRequest(t, http.MethodPut, url, dataToken, "application/yaml", strings.Replace(checkoutSpec, "payments", "data", 1))
 		if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body["error"]), "team payments owns the service") {
 			t.Fatalf("got %d %v, want 403 saying payments owns checkout", code, body)
 		}
-		code, body = specRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml",
+		code, body = apiRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml",
 			strings.Replace(checkoutSpec, "name: checkout", "name: billing", 1))
 		if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body["error"]), "give billing to team payments") {
 			t.Fatalf("a new service for another team: got %d %v, want 403", code, body)
 		}
-		if code, body := specRequest(t, http.MethodDelete, url, dataToken, "", ""); code != http.StatusForbidden {
+		if code, body := apiRequest(t, http.MethodDelete, url, dataToken, "", ""); code != http.StatusForbidden {
 			t.Fatalf("DELETE: got %d %v, want 403", code, body)
 		}
 		data := strings.Replace(strings.Replace(checkoutSpec, "name: checkout", "name: billing", 1), "payments", "data", 1)
-		if code, body := specRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml", data); code != http.StatusCreated {
+		if code, body := apiRequest(t, http.MethodPut, base+"/api/v1/specs/billing", dataToken, "application/yaml", data); code != http.StatusCreated {
 			t.Fatalf("its own team's service: got %d %v, want 201", code, body)
 		}
-		if code, body := specRequest(t, http.MethodDelete, base+"/api/v1/specs/billing", dataToken, "", ""); code != http.StatusNoContent {
+		if code, body := apiRequest(t, http.MethodDelete, base+"/api/v1/specs/billing", dataToken, "", ""); code != http.StatusNoContent {
 			t.Fatalf("DELETE of its own team's service: got %d %v, want 204", code, body)
 		}
 	})
@@ -164,7 +164,7 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	t.Run("a PUT of JSON replaces it", func(t *testing.T) {
 		spec := `{"name": "checkout", "owner": {"team": "payments"},
  "slos": [{"name": "availability", "objective": 99.5, "window": "7d", "sli": {"push": {}}}]}`
-		code, body := specRequest(t, http.MethodPut, url, specToken, "application/json", spec)
+		code, body := apiRequest(t, http.MethodPut, url, specToken, "application/json", spec)
 		if code != http.StatusOK || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 99.5") {
 			t.Fatalf("got %d %v, want 200 with objective 99.5", code, body)
 		}
@@ -202,15 +202,15 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	})
 
 	t.Run("GET shows where a spec comes from", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		code, body := apiRequest(t, http.MethodGet, url, "", "", "")
 		if code != http.StatusOK || body["source"] != "api" || body["updatedAt"] == nil || body["updatedBy"] != "team-payments" {
 			t.Fatalf("got %d %v, want 200 from the api with updatedAt and updatedBy", code, body)
 		}
-		code, body = specRequest(t, http.MethodGet, base+"/api/v1/specs/export", "", "", "")
+		code, body = apiRequest(t, http.MethodGet, base+"/api/v1/specs/export", "", "", "")
 		if code != http.StatusOK || body["source"] != "file" || !strings.HasSuffix(fmt.Sprint(body["file"]), "export.yaml") {
 			t.Fatalf("got %d %v, want 200 from specs/export.yaml", code, body)
 		}
-		if code, _ := specRequest(t, http.MethodGet, base+"/api/v1/specs/nothing", "", "", ""); code != http.StatusNotFound {
+		if code, _ := apiRequest(t, http.MethodGet, base+"/api/v1/specs/nothing", "", "", ""); code != http.StatusNotFound {
 			t.Fatalf("unknown service: got %d, want 404", code)
 		}
 	})
@@ -225,20 +225,20 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		if !strings.Contains(servicesBody(t, base), `"checkout"`) {
 			t.Fatal("checkout is gone after the restart")
 		}
-		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		code, body := apiRequest(t, http.MethodGet, url, "", "", "")
 		if code != http.StatusOK || body["source"] != "api" || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 99.5") {
 			t.Fatalf("got %d %v, want the stored spec with objective 99.5", code, body)
 		}
 	})
 
 	t.Run("DELETE removes it", func(t *testing.T) {
-		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
+		if code, body := apiRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
 			t.Fatalf("got %d %v, want 204", code, body)
 		}
 		if strings.Contains(servicesBody(t, base), `"checkout"`) {
 			t.Fatal("checkout is still served")
 		}
-		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNotFound {
+		if code, body := apiRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNotFound {
 			t.Fatalf("second DELETE: got %d %v, want 404", code, body)
 		}
 		h := specHistory(t, base, "checkout")
@@ -248,7 +248,7 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 	})
 
 	t.Run("a spec file added later wins over the API's copy, even at a restart", func(t *testing.T) {
-		if code, body := specRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec); code != http.StatusCreated {
+		if code, body := apiRequest(t, http.MethodPut, url, specToken, "application/yaml", checkoutSpec); code != http.StatusCreated {
 			t.Fatalf("PUT: got %d %v, want 201", code, body)
 		}
 		file := filepath.Join(filepath.Dir(config), "specs", "checkout.yaml")
@@ -260,17 +260,17 @@ func TestSpecAPIManagesServicesThatSurviveRestarts(t *testing.T) {
 		ctx, cancel = context.WithCancel(context.Background())
 		base, done = startServe(t, ctx, config)
 		url = base + "/api/v1/specs/checkout"
-		code, body := specRequest(t, http.MethodGet, url, "", "", "")
+		code, body := apiRequest(t, http.MethodGet, url, "", "", "")
 		if code != http.StatusOK || body["source"] != "file" || body["file"] != file || !strings.Contains(fmt.Sprint(body["spec"]), "objective: 98") {
 			t.Fatalf("got %d %v, want the file's spec", code, body)
 		}
-		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
+		if code, body := apiRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusNoContent {
 			t.Fatalf("DELETE of the shadowed copy: got %d %v, want 204", code, body)
 		}
-		if code, body := specRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusConflict {
+		if code, body := apiRequest(t, http.MethodDelete, url, specToken, "", ""); code != http.StatusConflict {
 			t.Fatalf("second DELETE: got %d %v, want 409 for the file's service", code, body)
 		}
-		if code, _ := specRequest(t, http.MethodGet, url, "", "", ""); code != http.StatusOK {
+		if code, _ := apiRequest(t, http.MethodGet, url, "", "", ""); code != http.StatusOK {
 			t.Fatalf("GET after the DELETE: got %d, want the file's service still served", code)
 		}
 	})

@@ -78,13 +78,13 @@ func TestChangedSLIStartsANewHistoryAndSaysSo(t *testing.T) {
 	}
 
 	t.Run("validate says the change starts a new history", func(t *testing.T) {
-		code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", changed)
+		code, body := apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", changed)
 		notices, _ := body["notices"].([]any)
 		if code != http.StatusOK || len(notices) != 1 || !strings.Contains(notices[0].(string), "availability: the SLI changes") {
 			t.Fatalf("got %d %v, want 200 with one notice about availability's SLI", code, body)
 		}
 		respaced := strings.Replace(string(b), `{job="demo",code!~"5.."}`, `{ code!~"5..", job="demo" }`, 1)
-		if code, body := specRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", respaced); code != http.StatusOK || len(body["notices"].([]any)) != 0 {
+		if code, body := apiRequest(t, http.MethodPost, base+"/api/v1/specs/validate", "", "application/yaml", respaced); code != http.StatusOK || len(body["notices"].([]any)) != 0 {
 			t.Fatalf("the same selector spelled otherwise: got %d %v, want no notice", code, body)
 		}
 	})

@@ -194,18 +194,7 @@ func writeAudit(ctx context.Context, tx *sql.Tx, a AuditEntry, action, service, 
 
 // inTx runs fn in a write transaction and commits it if fn succeeds.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return bstore.InTx(ctx, s.write, fn)
 }
 
 func invalidf(format string, a ...any) error {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/slogate/slogate/budget/store"
 )
 
 // Actions a Change can record.
@@ -61,16 +63,38 @@ type Change struct {
 // recorded service that is gone. A version whose spec is the same is
 // recorded only when it has notes. Record returns the changes recorded,
 // by service name.
-func (s *Store) Record(ctx context.Context, versions []Version, o Origin) ([]Change, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+func (s *Store) Record(ctx context.Context, versions []Version, o Origin) (changes []Change, err error) {
+	err = store.InTx(ctx, s.db.Write, func(tx *sql.Tx) error {
+		last, err := latest(ctx, tx)
+		if err != nil {
+			return err
+		}
+		changes = changesSince(last, versions, o)
+		for i, c := range changes {
+			res, err := tx.ExecContext(ctx, `INSERT INTO slo_spec_history
+				(service, at, action, by, via, source, file, remote, spec, diff, notes)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.Service, c.At.UnixMilli(), c.Action, c.By, c.Via, c.Source, c.File, c.Remote, c.Spec, c.Diff,
+				strings.Join(c.Notes, "\n"))
+			if err == nil {
+				changes[i].ID, err = res.LastInsertId()
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.Service, err)
+			}
+			changes[i].At = time.UnixMilli(c.At.UnixMilli()).UTC()
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("record spec history: %w", err)
 	}
-	defer tx.Rollback()
-	last, err := latest(ctx, tx)
-	if err != nil {
-		return nil, fmt.Errorf("record spec history: %w", err)
-	}
+	return changes, nil
+}
+
+// changesSince returns what versions change from last, each service's
+// last recorded change, by service name.
+func changesSince(last map[string]Change, versions []Version, o Origin) []Change {
 	var changes []Change
 	running := map[string]bool{}
 	for _, v := range versions {
@@ -93,24 +117,7 @@ func (s *Store) Record(ctx context.Context, versions []Version, o Origin) ([]Cha
 		}
 	}
 	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Service, b.Service) })
-	for i, c := range changes {
-		res, err := tx.ExecContext(ctx, `INSERT INTO slo_spec_history
-			(service, at, action, by, via, source, file, remote, spec, diff, notes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.Service, c.At.UnixMilli(), c.Action, c.By, c.Via, c.Source, c.File, c.Remote, c.Spec, c.Diff,
-			strings.Join(c.Notes, "\n"))
-		if err != nil {
-			return nil, fmt.Errorf("record spec history of %s: %w", c.Service, err)
-		}
-		if changes[i].ID, err = res.LastInsertId(); err != nil {
-			return nil, fmt.Errorf("record spec history of %s: %w", c.Service, err)
-		}
-		changes[i].At = time.UnixMilli(c.At.UnixMilli()).UTC()
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("record spec history: commit: %w", err)
-	}
-	return changes, nil
+	return changes
 }
 
 func prevName(prev Change, known bool) string {

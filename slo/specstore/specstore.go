@@ -107,27 +107,24 @@ func (s *Store) Get(ctx context.Context, service string) (Spec, error) {
 // Put stores sp, replacing the service's spec if there is one, and reports
 // whether there was none. It returns sp as a later Get returns it.
 func (s *Store) Put(ctx context.Context, sp Spec) (stored Spec, created bool, err error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	err = store.InTx(ctx, s.db.Write, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM slo_api_specs WHERE service = ?`, sp.Service).Scan(&n); err != nil {
+			return err
+		}
+		created = n == 0
+		_, err := tx.ExecContext(ctx, `INSERT INTO slo_api_specs (service, spec, updated_at, updated_by)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (service) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
+				updated_by = excluded.updated_by`,
+			sp.Service, sp.Text, sp.UpdatedAt.UnixMilli(), sp.UpdatedBy)
+		return err
+	})
 	if err != nil {
 		return Spec{}, false, fmt.Errorf("put spec %q: %w", sp.Service, err)
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM slo_api_specs WHERE service = ?`, sp.Service).Scan(&n); err != nil {
-		return Spec{}, false, fmt.Errorf("put spec %q: %w", sp.Service, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO slo_api_specs (service, spec, updated_at, updated_by)
-		VALUES (?, ?, ?, ?)
-		ON CONFLICT (service) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
-			updated_by = excluded.updated_by`,
-		sp.Service, sp.Text, sp.UpdatedAt.UnixMilli(), sp.UpdatedBy); err != nil {
-		return Spec{}, false, fmt.Errorf("put spec %q: %w", sp.Service, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Spec{}, false, fmt.Errorf("put spec %q: commit: %w", sp.Service, err)
-	}
 	sp.UpdatedAt = time.UnixMilli(sp.UpdatedAt.UnixMilli()).UTC()
-	return sp, n == 0, nil
+	return sp, created, nil
 }
 
 // Delete removes the service's spec, or returns ErrNotFound.
